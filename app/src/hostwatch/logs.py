@@ -1,0 +1,201 @@
+"""/logs: list, tail, filter and follow of the configured log files, and nothing else."""
+
+from __future__ import annotations
+
+import json as stdlib_json
+import os
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+import re2
+from flask import Blueprint, Response, abort, json, request
+
+from . import slots, tail
+from .auth import require_token
+from .context import hostwatch
+
+bp = Blueprint("logs", __name__, url_prefix="/logs")
+
+TAIL_PARAMS = {"lines", "format", "contains", "regex"}
+
+
+@bp.before_request
+def _auth() -> None:
+    require_token()
+
+
+@bp.get("")
+def index() -> Response:
+    listing = []
+    for name, path in hostwatch().config.logs.items():
+        entry: dict[str, Any] = {"name": name, "size": None, "mtime": None, "readable": False}
+        try:
+            st = os.stat(path)
+            entry["size"] = st.st_size
+            entry["mtime"] = datetime.fromtimestamp(st.st_mtime, UTC).isoformat(timespec="seconds")
+            entry["readable"] = os.access(path, os.R_OK)
+        except OSError:
+            pass  # missing: size and mtime stay null
+        listing.append(entry)
+    return Response(json.dumps(listing) + "\n", mimetype="application/json")
+
+
+@bp.get("/<name>")
+def show(name: str) -> Response:
+    cfg = hostwatch().config
+    path = _configured_path(name)
+    args = request.args
+    _only_params(TAIL_PARAMS)
+    n = _lines(args.get("lines"))
+    as_json = _format(args.get("format"))
+    matcher = _matcher(args.get("contains"), args.get("regex"))
+    headers: dict[str, str] = {"Cache-Control": "no-store"}
+    try:
+        if matcher is None:
+            lines = tail.tail_lines(path, n, max_line_bytes=cfg.limits.max_line_bytes)
+        else:
+            found = tail.tail_matching(
+                path,
+                n,
+                matcher,
+                scan_bytes=cfg.limits.scan_bytes,
+                max_line_bytes=cfg.limits.max_line_bytes,
+            )
+            lines = found.lines
+            headers["X-Hostwatch-Scanned-Bytes"] = str(found.scanned_bytes)
+            headers["X-Hostwatch-Scan-Budget-Exhausted"] = (
+                "true" if found.budget_exhausted else "false"
+            )
+    except OSError as err:
+        _file_error(name, err)
+
+    if as_json:
+        # compact ASCII JSON: each line costs its string plus a comma, the brackets 2 bytes
+        lines, dropped = tail.fit(
+            lines, cfg.limits.max_response_bytes - 2, lambda s: len(_json(s)) + 1
+        )
+        body = _json(lines)
+        mimetype = "application/json"
+    else:
+        lines, dropped = tail.fit(
+            lines, cfg.limits.max_response_bytes, lambda s: len(s.encode()) + 1
+        )
+        body = "".join(f"{line}\n" for line in lines)
+        mimetype = "text/plain"
+    if dropped:
+        headers["X-Hostwatch-Truncated"] = (
+            f"{dropped} oldest lines dropped to fit max_response_bytes"
+        )
+    return Response(body, headers=headers, mimetype=mimetype)
+
+
+@bp.get("/<name>/follow")
+def follow(name: str) -> Response:
+    cfg = hostwatch().config
+    path = _configured_path(name)
+    _only_params(set())
+    slot = slots.acquire(cfg.follow.slots_dir, cfg.follow.max_clients)
+    if slot is None:
+        abort(
+            429, description=f"all {cfg.follow.max_clients} follower slots are taken; retry later"
+        )
+    try:
+        follower = tail.Follower(
+            path,
+            poll_seconds=cfg.follow.poll_seconds,
+            heartbeat_seconds=cfg.follow.heartbeat_seconds,
+            max_seconds=cfg.follow.max_seconds,
+            max_line_bytes=cfg.limits.max_line_bytes,
+        )
+    except OSError as err:
+        slot.close()
+        _file_error(name, err)
+
+    def events() -> Iterator[str]:
+        yield ": following\n\n"  # so clients and proxies see the stream start at once
+        for line in follower:
+            if line is None:
+                yield ": heartbeat\n\n"
+            else:
+                # SSE data may not hold CR or LF; a log line only has a stray CR (CRLF logs)
+                yield f"data: {line.replace(chr(13), '')}\n\n"
+        yield "event: end\ndata: follow.max_seconds reached\n\n"
+
+    response = Response(events(), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx must pass events on as they come
+    # called by the WSGI server when the stream ends or the client goes away, even before it started
+    response.call_on_close(follower.close)
+    response.call_on_close(slot.close)
+    return response
+
+
+def _json(value: object) -> str:
+    return stdlib_json.dumps(value, separators=(",", ":"))
+
+
+def _configured_path(name: str) -> str:
+    path = hostwatch().config.logs.get(name)
+    if path is None:
+        abort(404, description=f"no configured log named {name!r}")
+    return path
+
+
+def _only_params(allowed: set[str]) -> None:
+    unknown = sorted(set(request.args) - allowed)
+    if unknown:
+        expected = ", ".join(sorted(allowed)) or "none"
+        abort(400, description=f"unknown query parameter {unknown[0]!r} (expected: {expected})")
+
+
+def _lines(value: str | None) -> int:
+    limits = hostwatch().config.limits
+    if value is None:
+        return limits.default_lines
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= limits.max_lines:
+        abort(
+            400, description=f"lines must be an integer from 1 to {limits.max_lines}, got {value!r}"
+        )
+    return int(value)
+
+
+def _format(value: str | None) -> bool:
+    if value not in (None, "text", "json"):
+        abort(400, description=f"format must be 'text' or 'json', got {value!r}")
+    return value == "json"
+
+
+def _matcher(contains: str | None, regex: str | None) -> Callable[[bytes], bool] | None:
+    limit = hostwatch().config.limits.max_pattern_length
+    for param, value in (("contains", contains), ("regex", regex)):
+        if value is not None and not 1 <= len(value) <= limit:
+            abort(400, description=f"{param} must be 1 to {limit} characters long")
+    tests: list[Callable[[bytes], bool]] = []
+    if contains is not None:
+        needle = contains.encode()
+        tests.append(lambda line: needle in line)
+    if regex is not None:
+        options = re2.Options()
+        options.log_errors = False  # a bad pattern is the client's error, not something to log
+        try:
+            pattern = re2.compile(regex.encode(), options)
+        except re2.error as err:
+            message = err.args[0] if err.args else "invalid"
+            if isinstance(message, bytes):
+                message = message.decode(errors="replace")
+            abort(400, description=f"regex is not a valid RE2 pattern: {message}")
+        tests.append(lambda line: pattern.search(line) is not None)
+    if not tests:
+        return None
+    return lambda line: all(test(line) for test in tests)
+
+
+def _file_error(name: str, err: OSError) -> NoReturn:
+    if isinstance(err, FileNotFoundError):
+        abort(404, description=f"configured log {name!r} is missing on this host")
+    if isinstance(err, PermissionError):
+        abort(403, description=f"configured log {name!r} is not readable by hostwatch")
+    if isinstance(err, tail.NotARegularFile):
+        abort(403, description=f"configured log {name!r} is not a regular file")
+    raise err  # anything else is a server fault: the 500 handler logs it

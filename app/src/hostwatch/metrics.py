@@ -1,0 +1,102 @@
+"""/metrics: request counters and latency histograms, plus host gauges taken at scrape time.
+
+Under gunicorn each worker is its own process. With PROMETHEUS_MULTIPROC_DIR set, prometheus_client
+writes every worker's samples to files there, and each scrape builds a fresh registry that sums them
+(MultiProcessCollector); without it (tests, `flask run`) a plain in-process registry is used.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+from .auth import require_token
+from .context import hostwatch
+from .hostmetrics import CachedHost
+
+bp = Blueprint("metrics", __name__)
+
+# Not registered anywhere by default: each scrape decides how to collect them (see module doc).
+REQUESTS = Counter(
+    "hostwatch_http_requests",
+    "HTTP requests served, by route and status",
+    ["method", "route", "status"],
+    registry=None,
+)
+LATENCY = Histogram(
+    "hostwatch_http_request_duration_seconds",
+    "Time to produce the response (for streams: until the headers)",
+    ["method", "route"],
+    registry=None,
+)
+
+
+class HostCollector(Collector):
+    def __init__(self, host: CachedHost) -> None:
+        self.host = host
+
+    def collect(self) -> Iterator[Metric]:
+        fig = self.host.get()
+        yield GaugeMetricFamily(
+            "hostwatch_load_per_core", "1-minute load average per CPU", fig.load_per_core
+        )
+        yield GaugeMetricFamily(
+            "hostwatch_memory_used_percent", "Memory in use", fig.memory_percent
+        )
+        yield GaugeMetricFamily("hostwatch_swap_used_percent", "Swap in use", fig.swap_percent)
+        yield GaugeMetricFamily(
+            "hostwatch_uptime_seconds", "Seconds since boot", fig.uptime_seconds
+        )
+        disk = GaugeMetricFamily(
+            "hostwatch_disk_used_percent",
+            "Disk space in use per configured mount",
+            labels=["mount"],
+        )
+        for mount, used in fig.disk_percent.items():
+            if used is not None:
+                disk.add_metric([mount], used)
+        yield disk
+
+
+@bp.before_app_request
+def _start_timer() -> None:
+    g.hostwatch_started = time.perf_counter()
+
+
+@bp.after_app_request
+def _count(response: Response) -> Response:
+    # the route template, not the path, so unknown URLs cannot blow up label cardinality
+    route = request.url_rule.rule if request.url_rule else "<unmatched>"
+    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+    started = g.get("hostwatch_started")
+    if started is not None:
+        LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+    return response
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    hw = hostwatch()
+    if hw.config.auth.protect_metrics:
+        require_token()
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry.register(REQUESTS)
+        registry.register(LATENCY)
+    registry.register(HostCollector(hw.host))
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
