@@ -1,0 +1,57 @@
+"""Runs of the site playbook against the converged hosts, from the controller (once, not per host)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+import testinfra
+from conftest import ADDRESSES, SCENARIO, http
+
+CONVERGE = str(SCENARIO / "converge.yml")
+
+
+def playbook(*args: str) -> subprocess.CompletedProcess[str]:
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], CONVERGE, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    """PLAY RECAP lines → {host: {"ok": n, "changed": n, ...}}."""
+    found = {}
+    for name, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.MULTILINE):
+        found[name] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
+    return found
+
+
+def hosts():
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    return {name: testinfra.get_host(f"ansible://{name}", ansible_inventory=inventory) for name in ADDRESSES}
+
+
+def test_check_mode_on_converged_hosts_changes_nothing():
+    run = playbook("--check", "--diff")
+    assert run.returncode == 0, run.stdout + run.stderr
+    counts = recap(run.stdout)
+    assert set(counts) >= set(ADDRESSES)
+    assert all(c["changed"] == 0 and c["failed"] == 0 for c in counts.values()), run.stdout
+
+
+def test_wrong_typed_variable_fails_before_any_change():
+    run = playbook("-e", '{"hostwatch_nginx_rate_limit_burst": "lots"}')
+    assert run.returncode != 0
+    assert "hostwatch_nginx_rate_limit_burst" in run.stdout
+    assert "argument" in run.stdout.lower()
+    assert all(c["changed"] == 0 for c in recap(run.stdout).values()), run.stdout
+
+
+def test_invalid_nginx_setting_keeps_the_old_config_live():
+    run = playbook("-e", "hostwatch_nginx_extra_directives='no_such_directive on;'")
+    assert run.returncode != 0
+    assert "no_such_directive" in run.stdout
+    for name, host in hosts().items():
+        site = host.file("/etc/nginx/sites-enabled/hostwatch.conf").content_string
+        assert "no_such_directive" not in site, name
+        assert host.run("nginx -t").rc == 0, name
+        assert http(host, "http://127.0.0.1/health/live").status == 200, name

@@ -1,0 +1,111 @@
+"""What the stack must be on every converged host (run by testinfra once per host)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from conftest import ADDRESSES, SOCKET, http, wait_for
+
+BASE = "http://127.0.0.1"
+
+
+def test_units_active_and_enabled(host):
+    for unit in ("hostwatch.socket", "hostwatch.service", "nginx.service"):
+        svc = host.service(unit)
+        assert svc.is_running, unit
+        assert svc.is_enabled, unit
+
+
+def test_app_processes_run_as_hostwatch(host):
+    procs = host.process.filter(comm="gunicorn")
+    assert len(procs) >= 2, "expected a gunicorn master and at least one worker"
+    assert {p.user for p in procs} == {"hostwatch"}
+
+
+def test_gunicorn_listens_only_on_its_socket(host):
+    # The socket belongs to systemd (hostwatch.socket); gunicorn must hold no TCP listener of its own.
+    listeners = host.run("ss -Hltnp").stdout
+    assert "gunicorn" not in listeners
+    assert host.socket(f"unix://{SOCKET}").is_listening
+    sock = host.file(SOCKET)
+    assert sock.mode == 0o660
+    assert sock.group == "www-data"
+
+
+def test_health_through_nginx(host):
+    reply = http(host, f"{BASE}/health")
+    assert reply.status == 200, reply.body
+    assert reply.content_type.startswith("application/health+json")
+    doc = reply.json()
+    assert doc["status"] in ("pass", "warn")
+    assert any(key.startswith("memory:") for key in doc["checks"])
+
+
+def test_logs_need_a_token(host):
+    assert http(host, f"{BASE}/logs").status == 401
+
+
+def test_logs_return_a_line_just_written(host, bearer):
+    # nginx logs a denied request to its error log; the app must serve that very line.
+    marker = f"molecule-{uuid.uuid4().hex}"
+    assert http(host, f"{BASE}/no-such-route/{marker}").status in (403, 404)
+    reply = http(host, f"{BASE}/logs/nginx_error?lines=50&contains={marker}", *bearer)
+    assert reply.status == 200, reply.body
+    assert marker in reply.body
+
+
+def test_nginx_logs_readable_after_logrotate(host, bearer):
+    host.run_test("logrotate -f /etc/logrotate.d/nginx")
+    log = host.file("/var/log/nginx/access.log")
+    assert (log.user, log.group, log.mode) == ("www-data", "adm", 0o640)
+    marker = f"after-rotate-{uuid.uuid4().hex}"
+    http(host, f"{BASE}/health?{marker}")
+    reply = http(host, f"{BASE}/logs/nginx_access?lines=20", *bearer)
+    assert reply.status == 200, reply.body
+    assert marker in reply.body
+
+
+def test_rate_limit_answers_429_past_the_burst(host):
+    codes = host.run(
+        "for i in $(seq 1 60); do curl -s -o /dev/null -w '%{http_code}\\n' http://127.0.0.1/health/live; done"
+    ).stdout.split()
+    assert "200" in codes
+    assert "429" in codes
+    # let the bucket refill so later tests are not limited
+    assert wait_for(lambda: http(host, f"{BASE}/health/live").status == 200, 10)
+
+
+def test_unknown_host_header_is_closed(host):
+    reply = http(host, f"{BASE}/health", "-H", "Host: not-this-site.example")
+    assert reply.status == 0  # 444: nginx closes the connection without an answer
+
+
+def test_gunicorn_comes_back_after_kill_9(host):
+    pid = host.check_output("systemctl show -p MainPID --value hostwatch.service")
+    assert pid != "0"
+    host.run_test(f"kill -9 {pid}")
+
+    def healthy() -> bool:
+        new = host.check_output("systemctl show -p MainPID --value hostwatch.service")
+        return new not in ("0", pid) and http(host, f"{BASE}/health/live").status == 200
+
+    assert wait_for(healthy, 5)
+
+
+def test_unit_exposure_is_two_or_lower(host):
+    out = host.check_output("systemd-analyze security --no-pager hostwatch.service")
+    match = re.search(r"Overall exposure level for hostwatch\.service: (\d+\.\d+)", out)
+    assert match, out
+    exposure = float(match.group(1))
+    print(f"{host.backend.get_hostname()}: systemd-analyze exposure {exposure}")
+    assert exposure <= 2.0
+
+
+def test_allowlists_seen_from_the_other_host(host, bearer):
+    me = host.backend.get_hostname()
+    other = next(name for name in ADDRESSES if name != me)
+    peer = host.get_host(f"ansible://{other}", ansible_inventory=host.backend.ansible_inventory)
+    # The other host is on the health allowlist but not on the /logs one; nginx sees its real address.
+    assert http(peer, f"http://{ADDRESSES[me]}/health/live").status == 200
+    assert http(peer, f"http://{ADDRESSES[me]}/logs", *bearer).status == 403
