@@ -46,7 +46,7 @@ demo-down: venv
 test: lint test-app test-collection test-molecule
 
 lint: venv
-	cd app && ruff check . ../bench && ruff format --check . ../bench && mypy
+	cd app && ruff check . ../bench ../roles/app/files && ruff format --check . ../bench ../roles/app/files && mypy
 	yamllint -s .
 	ansible-lint
 
