@@ -53,13 +53,16 @@ lint: venv
 test-app: venv
 	cd app && pytest -q
 
-# The collection as users get it: build the tarball, install it into an empty path, resolve the site playbook.
+# The collection as users get it: build the tarball, install it into an empty path (without this checkout's
+# ansible.cfg, which points at the working tree), and resolve the site playbook from there.
 test-collection: venv
 	rm -rf $(COLLECTION_TMP) && mkdir -p $(COLLECTION_TMP)
 	ansible-galaxy collection build --force --output-path $(COLLECTION_TMP) .
-	ansible-galaxy collection install --offline -p $(COLLECTION_TMP)/path $(COLLECTION_TMP)/hostwatch-stack-*.tar.gz
-	cd $(COLLECTION_TMP) && ANSIBLE_CONFIG= ANSIBLE_COLLECTIONS_PATH=$(COLLECTION_TMP)/path \
-	  ansible-playbook --syntax-check -i localhost, hostwatch.stack.site
+	cd $(COLLECTION_TMP) && env -u ANSIBLE_CONFIG ANSIBLE_COLLECTIONS_PATH=$(COLLECTION_TMP)/path sh -c '\
+	  ansible-galaxy collection install --offline -p ./path ./hostwatch-stack-*.tar.gz && \
+	  ansible-galaxy collection list hostwatch.stack && \
+	  test -f path/ansible_collections/hostwatch/stack/app/pyproject.toml && \
+	  ansible-playbook --syntax-check -i localhost, hostwatch.stack.site'
 
 test-molecule: venv lab-images
 	molecule test --all

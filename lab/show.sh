@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 token=${HOSTWATCH_LAB_TOKEN:-lab-demo-token}
+body=$(mktemp)
+trap 'rm -f "$body"' EXIT
 hosts=$(ansible-inventory -i inventory/lab --list \
   | python3 -c 'import json,sys; hv=json.load(sys.stdin)["_meta"]["hostvars"]; [print(h, v["hostwatch_lab_ip"]) for h, v in sorted(hv.items())]')
 
@@ -11,7 +13,8 @@ while read -r name ip; do
   echo
   echo "== $name ($ip) =========================================================="
   echo "-- GET http://$ip/health"
-  curl -sS --max-time 5 "http://$ip/health" | python3 -m json.tool
+  curl -sS --max-time 5 -o "$body" -w '%{http_code} %{content_type}\n' "http://$ip/health"
+  python3 lab/health_summary.py <"$body"
   echo "-- GET http://$ip/logs/nginx_access?lines=5 (bearer token)"
   curl -sS --max-time 5 -H "Authorization: Bearer $token" "http://$ip/logs/nginx_access?lines=5"
 done <<<"$hosts"
