@@ -7,10 +7,14 @@ VENV := .venv
 # Molecule runs `ansible-config` from PATH, so the venv's bin comes first for every recipe.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# ansible.cfg's relative collections path only holds from this directory; tools that run ansible elsewhere
+# (ansible-lint's syntax check, molecule) need it absolute to resolve hostwatch.stack.* from the checkout.
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 export ANSIBLE_FORCE_COLOR ?= 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 STAMP := $(VENV)/.installed
+PIP_VERSION := 26.3
 LAB_SUITES := bookworm trixie
 COLLECTION_TMP := $(CURDIR)/.cache/collection-test
 
@@ -24,8 +28,10 @@ help:
 	@echo "make bench      benchmarks (print figures; not tests)"
 
 $(STAMP): requirements-dev.txt app/pyproject.toml
+	@# Debian splits venv/ensurepip out of python3: install it on a machine that lacks it.
+	python3 -c 'import ensurepip' 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv; }
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q pip==$(PIP_VERSION)
 	$(VENV)/bin/pip install -q -r requirements-dev.txt -e ./app
 	touch $@
 
@@ -46,7 +52,8 @@ demo-down: venv
 test: lint test-app test-collection test-molecule
 
 lint: venv
-	cd app && ruff check . ../bench ../roles/app/files && ruff format --check . ../bench ../roles/app/files && mypy
+	ruff check . && ruff format --check .
+	cd app && mypy
 	yamllint -s .
 	ansible-lint
 

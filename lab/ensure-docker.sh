@@ -21,9 +21,15 @@ if ! command -v dockerd >/dev/null 2>&1; then
   apt-get install -y -qq docker.io >/dev/null
 fi
 
-echo "lab: starting dockerd (log: $log)"
-# setsid: the daemon outlives this script and make; systemd is not PID 1 here, so no unit can own it.
-setsid dockerd >"$log" 2>&1 < /dev/null &
+if [ -d /run/systemd/system ]; then
+  # A systemd host: the package's unit owns the daemon.
+  echo "lab: starting docker.service"
+  systemctl start docker.service
+else
+  echo "lab: starting dockerd (log: $log)"
+  # setsid: the daemon outlives this script and make; with no systemd as PID 1, no unit can own it.
+  setsid dockerd >"$log" 2>&1 < /dev/null &
+fi
 
 for _ in $(seq 1 60); do
   if docker info >/dev/null 2>&1; then

@@ -8,4 +8,6 @@ print(f"status {doc['status']}, version {doc['version']}, hostname {doc['hostnam
 for key, entries in doc["checks"].items():
     for entry in entries:
         name = f"{key} {entry.get('componentId', '')}".strip()
-        print(f"  {name:26} {entry['observedValue']:>12} {entry['observedUnit']:8} {entry['status']}")
+        print(
+            f"  {name:26} {entry['observedValue']:>12} {entry['observedUnit']:8} {entry['status']}"
+        )

@@ -32,7 +32,16 @@ class Reply:
 
 def http(host: Any, url: str, *curl_args: str) -> Reply:
     """GET `url` with curl inside `host` (status 000 = no HTTP answer at all)."""
-    cmd = ["curl", "-sS", "--max-time", "5", "-w", r"\n%{http_code} %{content_type}", *curl_args, url]
+    cmd = [
+        "curl",
+        "-sS",
+        "--max-time",
+        "5",
+        "-w",
+        r"\n%{http_code} %{content_type}",
+        *curl_args,
+        url,
+    ]
     out = host.run(shlex.join(cmd)).stdout
     body, _, tail = out.rpartition("\n")
     status, _, ctype = tail.partition(" ")

@@ -1,4 +1,4 @@
-"""Runs of the site playbook against the converged hosts, from the controller (once, not per host)."""
+"""Site playbook runs against the converged hosts, from the controller (once, not per host)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,10 @@ def recap(output: str) -> dict[str, dict[str, int]]:
 
 def hosts():
     inventory = os.environ["MOLECULE_INVENTORY_FILE"]
-    return {name: testinfra.get_host(f"ansible://{name}", ansible_inventory=inventory) for name in ADDRESSES}
+    return {
+        name: testinfra.get_host(f"ansible://{name}", ansible_inventory=inventory)
+        for name in ADDRESSES
+    }
 
 
 def test_check_mode_on_converged_hosts_changes_nothing():
