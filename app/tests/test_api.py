@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import tracemalloc
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from flask import Flask, request
+from flask import Flask, request, url_for
 from flask.testing import FlaskClient
 
 from hostwatch import create_app, slots
@@ -196,6 +197,32 @@ def test_tail_response_cap_drops_oldest(client: FlaskClient) -> None:
         assert lines[-1] == "line 300" and len(lines) < 200
 
 
+def test_tail_memory_bounded_by_response_cap(config: dict[str, Any], log_path: Path) -> None:
+    """max_lines of max_line_bytes lines hold about max_response_bytes, not n x max_line_bytes."""
+    cap = 64 * 1024
+    config["limits"] |= {
+        "max_lines": 1000,
+        "max_line_bytes": 8192,
+        "max_response_bytes": cap,
+        "scan_bytes": 16 << 20,
+    }
+    log_path.write_bytes(b"".join(b"%04d %s\n" % (i, b"x" * 8000) for i in range(1000)))
+    client = create_app(config).test_client()
+    for query in ("lines=1000", "lines=1000&format=json", "lines=1000&contains=x"):
+        client.get(f"/logs/app?{query}")  # warm up: first-call imports and caches are not ours
+        tracemalloc.start()
+        try:
+            r = client.get(f"/logs/app?{query}")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert r.status_code == 200 and 0 < len(r.get_data()) <= cap
+        assert (
+            r.headers["X-Hostwatch-Truncated"] == "oldest lines dropped to fit max_response_bytes"
+        )
+        assert peak < 6 * cap, (query, peak)  # 8 MB of lines were wanted
+
+
 def test_filters(client: FlaskClient, log_path: Path) -> None:
     r = client.get("/logs/app?contains=line 29&lines=3")
     assert r.get_data(as_text=True).splitlines() == ["line 297", "line 298", "line 299"]
@@ -223,6 +250,7 @@ def test_filter_budget_runs_out(config: dict[str, Any], log_path: Path) -> None:
         ("lines=-3", "lines must be"),
         ("lines=201", "lines must be"),
         ("lines=%C2%B2", "lines must be"),  # a unicode digit is not a count
+        ("lines=" + "9" * 5000, "lines must be"),  # past int()'s 4300-digit limit
         ("format=xml", "format must be"),
         ("regex=(", "not a valid RE2"),
         ("regex=" + "a" * 33, "regex must be 1 to 32"),
@@ -321,6 +349,24 @@ def test_proxy_fix_trusts_one_hop(config: dict[str, Any]) -> None:
         environ_base={"REMOTE_ADDR": "127.0.0.1"},
     )
     assert r.get_data(as_text=True) == "203.0.113.9"  # the spoofed first entry is ignored
+
+
+def _scheme_app(config: dict[str, Any]) -> FlaskClient:
+    app = create_app(config)
+    app.add_url_rule("/scheme", "scheme", lambda: url_for("scheme", _external=True))
+    return app.test_client()
+
+
+def test_proxy_fix_trusts_forwarded_proto_of_each_hop(config: dict[str, Any]) -> None:
+    # behind a TLS-terminating proxy, absolute URLs and redirects must keep the client's https;
+    # with two proxies the client's scheme is the second entry from the right
+    config["trusted_proxies"] = 2
+    proto = {"X-Forwarded-Proto": "http, https, http"}  # the first entry is the client's spoof
+    r = _scheme_app(config).get("/scheme", headers=proto)
+    assert r.get_data(as_text=True) == "https://localhost/scheme"
+    config["trusted_proxies"] = 0
+    r = _scheme_app(config).get("/scheme", headers={"X-Forwarded-Proto": "https"})
+    assert r.get_data(as_text=True) == "http://localhost/scheme"
 
 
 def test_no_proxy_means_peer_address(config: dict[str, Any]) -> None:

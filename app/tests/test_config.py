@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 import subprocess
 import sys
@@ -81,6 +82,19 @@ BAD = [
     ("follow.max_seconds", 0, "follow.max_seconds", ">= 0.1"),
     ("follow.poll_seconds", "fast", "follow.poll_seconds", "number"),
     ("follow.slots_dir", "run/x", "follow.slots_dir", "absolute"),
+    # TOML has inf and nan: a nan threshold passes every check, an infinite TTL breaks /health
+    ("health.cache_seconds", math.inf, "health.cache_seconds", "finite number"),
+    ("health.cache_seconds", math.nan, "health.cache_seconds", "finite number"),
+    ("health.cache_seconds", 10**400, "health.cache_seconds", "finite number"),
+    ("health.load_per_core", {"warn": math.nan, "fail": 3}, "health.load_per_core.warn", "finite"),
+    (
+        "health.memory_percent",
+        {"warn": 1, "fail": math.nan},
+        "health.memory_percent.fail",
+        "finite",
+    ),
+    ("follow.max_seconds", math.inf, "follow.max_seconds", "finite number"),
+    ("logs.app", "/var/log/a\0b", "logs.app", "NUL"),
 ]
 
 
@@ -100,6 +114,31 @@ def test_unreadable_and_broken_files(tmp_path: Path) -> None:
     bad.write_text("[logs\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_file(bad)
+
+
+@pytest.mark.parametrize("value", ["inf", "+inf", "-inf", "nan"])
+def test_toml_inf_and_nan_are_refused(tmp_path: Path, value: str) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f"[logs]\n[health]\ncache_seconds = {value}\n")
+    with pytest.raises(ConfigError) as err:
+        load_file(cfg)
+    assert str(err.value).startswith("health.cache_seconds: must be a finite number >= 0.0")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"[logs]\napp = '/var/log/\xff'\n", "not valid TOML: 'utf-8' codec can't decode"),
+        (b"[limits]\nmax_lines = 1" + b"0" * 5000 + b"\n", "not valid TOML: Exceeds the limit"),
+    ],
+    ids=["bad-utf8", "5000-digit-integer"],
+)
+def test_undecodable_files(tmp_path: Path, content: bytes, problem: str) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(content)
+    with pytest.raises(ConfigError) as err:
+        load_file(bad)
+    assert err.value.key == str(bad) and err.value.problem.startswith(problem)
 
 
 def test_create_app_accepts_a_path(tmp_path: Path) -> None:
@@ -172,3 +211,56 @@ def test_flask_cli_bad_config_one_line(tmp_path: Path) -> None:
     )
     assert run.returncode == 4
     assert run.stderr == f"hostwatch: invalid config {cfg}: logs: must be a table\n"
+
+
+def _check(path: Path) -> subprocess.CompletedProcess[str]:
+    """The Ansible template `validate:` command: python -m hostwatch.config PATH."""
+    return subprocess.run(
+        [sys.executable, "-m", "hostwatch.config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_check_cli_accepts_a_valid_file() -> None:
+    run = _check(EXAMPLE)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"[logs]\n[health]\ncache_seconds = nan\n", "health.cache_seconds: must be a finite"),
+        (b"[logs]\n[limits]\nmax_lines = 'many'\n", "limits.max_lines: must be an integer >= 1"),
+        (b"[logs\n", "not valid TOML"),
+        (b"[logs]\napp = '/x\xff'\n", "not valid TOML: 'utf-8' codec can't decode"),
+    ],
+    ids=["nan", "wrong-type", "broken-toml", "bad-utf8"],
+)
+def test_check_cli_one_line_naming_the_key(tmp_path: Path, content: bytes, problem: str) -> None:
+    cfg = tmp_path / "hostwatch.toml"
+    cfg.write_bytes(content)
+    run = _check(cfg)
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr.startswith(f"hostwatch: invalid config {cfg}: ")
+    assert problem in run.stderr
+    assert run.stderr.count("\n") == 1 and run.stderr.endswith("\n")
+
+
+def test_check_cli_missing_file_and_usage(tmp_path: Path) -> None:
+    run = _check(tmp_path / "missing.toml")
+    assert run.returncode == 1
+    assert run.stderr == (
+        f"hostwatch: invalid config {tmp_path}/missing.toml: "
+        f"{tmp_path}/missing.toml: cannot read: No such file or directory\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "hostwatch.config"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert run.returncode == 2 and run.stderr == "usage: python -m hostwatch.config PATH\n"

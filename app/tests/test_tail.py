@@ -28,7 +28,7 @@ from hostwatch.tail import CHUNK_SIZE, Follower, fit, tail_lines, tail_matching
 def test_tail_small(tmp_path: Path, content: bytes, n: int, expected: list[str]) -> None:
     p = tmp_path / "f"
     p.write_bytes(content)
-    assert tail_lines(str(p), n) == expected
+    assert tail_lines(str(p), n).lines == expected
 
 
 def test_tail_across_many_chunks(tmp_path: Path) -> None:
@@ -36,27 +36,27 @@ def test_tail_across_many_chunks(tmp_path: Path) -> None:
     lines = [f"{i:07d} " + "y" * (i % 97) for i in range(60_000)]  # ~3.3 MB, lines of all lengths
     p.write_text("\n".join(lines) + "\n")
     for n in (1, 999, 5000, 60_000):
-        assert tail_lines(str(p), n, max_line_bytes=200) == lines[-n:]
+        assert tail_lines(str(p), n, max_line_bytes=200).lines == lines[-n:]
 
 
 def test_long_line_cut_at_any_chunk_position(tmp_path: Path) -> None:
     p = tmp_path / "f"
     giant = b"G" * (3 * CHUNK_SIZE + 17)
     p.write_bytes(b"first\n" + giant + b"\nlast\n")
-    got = tail_lines(str(p), 3, max_line_bytes=10)
+    got = tail_lines(str(p), 3, max_line_bytes=10).lines
     assert got == ["first", "GGGGGGGGGG… [line cut at 10 bytes]", "last"]
 
 
 def test_exactly_max_line_bytes_is_not_cut(tmp_path: Path) -> None:
     p = tmp_path / "f"
     p.write_bytes(b"1234567890\n")
-    assert tail_lines(str(p), 1, max_line_bytes=10) == ["1234567890"]
+    assert tail_lines(str(p), 1, max_line_bytes=10).lines == ["1234567890"]
 
 
 def test_invalid_utf8_replaced(tmp_path: Path) -> None:
     p = tmp_path / "f"
     p.write_bytes(b"\xff\xfeok\n\xe2\x82\n")
-    assert tail_lines(str(p), 2) == ["\ufffd\ufffdok", "\ufffd"]
+    assert tail_lines(str(p), 2).lines == ["\ufffd\ufffdok", "\ufffd"]
 
 
 def test_matching_scans_backwards_under_budget(tmp_path: Path) -> None:
@@ -71,6 +71,29 @@ def test_matching_scans_backwards_under_budget(tmp_path: Path) -> None:
     m = tail_matching(str(p), 500, lambda b: b.startswith(b"ERR"), scan_bytes=100)
     assert m.scanned_bytes == 100 and m.budget_exhausted
     assert m.lines == ["ERR 990"]  # only lines wholly inside the budget
+
+
+def test_collection_stops_at_max_bytes(tmp_path: Path) -> None:
+    p = tmp_path / "f"
+    p.write_bytes(b"".join(b"line %d\n" % i for i in range(10)))  # 7 bytes each with the newline
+    assert tail_lines(str(p), 10, max_bytes=21) == tail.Tail(["line 7", "line 8", "line 9"], True)
+    assert tail_lines(str(p), 3, max_bytes=21) == tail.Tail(["line 7", "line 8", "line 9"], False)
+    assert tail_lines(str(p), 10, max_bytes=70) == tail.Tail(
+        [f"line {i}" for i in range(10)], False
+    )
+    assert tail_lines(str(p), 10, max_bytes=3) == tail.Tail([], True)
+    m = tail_matching(
+        str(p), 10, lambda b: b.endswith((b"1", b"5", b"9")), scan_bytes=100, max_bytes=14
+    )
+    assert (m.lines, m.truncated, m.budget_exhausted) == (["line 5", "line 9"], True, False)
+    m = tail_matching(
+        str(p), 10, lambda b: b.endswith((b"1", b"5", b"9")), scan_bytes=100, max_bytes=21
+    )
+    assert (m.lines, m.truncated, m.budget_exhausted) == (
+        ["line 1", "line 5", "line 9"],
+        False,
+        False,
+    )
 
 
 def test_fit_keeps_newest() -> None:
@@ -94,7 +117,7 @@ def test_gigabyte_tail_memory_bounded_by_n(tmp_path: Path) -> None:
     def peak(n: int) -> int:
         tracemalloc.start()
         try:
-            got = tail_lines(str(p), n)
+            got = tail_lines(str(p), n).lines
             assert len(got) == n and got[-1].startswith("001999 ")
             return tracemalloc.get_traced_memory()[1]
         finally:
@@ -114,7 +137,7 @@ def test_giant_line_does_not_grow_memory(tmp_path: Path) -> None:
         f.truncate(64 << 20)  # 64 MiB of NULs and not one newline
     tracemalloc.start()
     try:
-        got = tail_lines(str(p), 1, max_line_bytes=1000)
+        got = tail_lines(str(p), 1, max_line_bytes=1000).lines
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -222,6 +245,61 @@ def test_follow_long_partial_line_is_capped(tmp_path: Path) -> None:
     assert next_line(it) == "b" * 50 + "… [line cut at 50 bytes]"
     assert follower.partial == b""
     follower.close()
+
+
+def test_follow_rename_onto_a_big_file_reads_it_a_step_at_a_time(tmp_path: Path) -> None:
+    p = tmp_path / "f.log"
+    p.write_text("")
+    big = tmp_path / "big.log"
+    big.write_bytes(b"".join(b"%06d %s\n" % (i, b"r" * 92) for i in range(40_000)))  # 4 MB
+    clock = [0.0]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    follower = Follower(
+        str(p),
+        poll_seconds=1.0,
+        heartbeat_seconds=5.0,
+        max_seconds=3.0,
+        clock=lambda: clock[0],
+        sleep=sleep,
+    )
+    big.rename(p)  # a rotation onto a file that already holds 4 MB
+    count = 0
+    tracemalloc.start()
+    try:
+        for line in follower:  # a fake clock: the backlog must not wait for poll_seconds per step
+            assert line == f"{count:06d} {'r' * 92}"
+            count += 1
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert count == 40_000
+    assert peak < 8 * CHUNK_SIZE  # a few chunks at a time, not the whole 4 MB file
+
+
+def test_follow_finishes_a_big_old_file_before_switching(tmp_path: Path) -> None:
+    p = tmp_path / "f.log"
+    p.write_text("")
+    clock = [0.0]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    follower = Follower(
+        str(p),
+        poll_seconds=1.0,
+        heartbeat_seconds=5.0,
+        max_seconds=3.0,
+        clock=lambda: clock[0],
+        sleep=sleep,
+    )
+    old = [f"old {i:05d} {'o' * 50}" for i in range(5000)]  # several read steps
+    append(p, "".join(f"{line}\n" for line in old))
+    p.rename(tmp_path / "f.log.1")
+    p.write_text("new\n")
+    assert [line for line in follower if line is not None] == [*old, "new"]
 
 
 def test_follow_missing_file_fails_at_once(tmp_path: Path) -> None:

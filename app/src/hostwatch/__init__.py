@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import Config
+if TYPE_CHECKING:  # not imported at run time: `python -m hostwatch.config` must load it only once
+    from .config import Config
 
 __version__ = "0.1.0"
 
@@ -61,6 +62,9 @@ def _build(cfg: Config) -> Flask:
     for blueprint in (errors.bp, health.bp, metrics.bp, logs.bp):
         app.register_blueprint(blueprint)
     if cfg.trusted_proxies > 0:
-        # trust exactly that many X-Forwarded-For hops: extra entries a client adds are ignored
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg.trusted_proxies)  # type: ignore[method-assign]
+        # trust exactly that many hops of X-Forwarded-For (the client's address) and
+        # X-Forwarded-Proto (its scheme, for absolute URLs behind TLS): extra entries a client
+        # adds are ignored
+        hops = cfg.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     return app

@@ -7,8 +7,10 @@ back to a default.
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -95,7 +97,7 @@ def load_file(path: str | os.PathLike[str]) -> Config:
             data = tomllib.load(f)
     except OSError as err:
         raise ConfigError(str(path), f"cannot read: {err.strerror}") from None
-    except tomllib.TOMLDecodeError as err:
+    except ValueError as err:  # TOMLDecodeError, bad UTF-8, an integer of over 4300 digits
         raise ConfigError(str(path), f"not valid TOML: {err}") from None
     return parse(data)
 
@@ -124,6 +126,8 @@ def _logs(table: Mapping[str, Any]) -> Mapping[str, str]:
             raise ConfigError(key, "a log name may hold only letters, digits, '_', '.' and '-'")
         if not isinstance(path, str) or not os.path.isabs(path):
             raise ConfigError(key, f"must be an absolute path, got {path!r}")
+        if "\0" in path:  # TOML can spell it; no system call takes it
+            raise ConfigError(key, "a path must not contain NUL")
         logs[name] = path
     return MappingProxyType(logs)
 
@@ -230,9 +234,17 @@ def _float(
     table: Mapping[str, Any], key: str, default: float, prefix: str, minimum: float
 ) -> float:
     value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-        raise ConfigError(f"{prefix}{key}", f"must be a number >= {minimum}, got {value!r}")
-    return float(value)
+    problem = f"must be a finite number >= {minimum}, got {value!r}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{prefix}{key}", problem)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        raise ConfigError(f"{prefix}{key}", problem) from None
+    # TOML has inf and nan: a nan threshold would pass every check, an infinite TTL break /health
+    if not math.isfinite(number) or number < minimum:
+        raise ConfigError(f"{prefix}{key}", problem)
+    return number
 
 
 def _bool(table: Mapping[str, Any], key: str, default: bool, prefix: str) -> bool:
@@ -267,3 +279,23 @@ def from_mapping_or_path(source: Mapping[str, Any] | str | os.PathLike[str]) -> 
     if isinstance(source, str | Path | os.PathLike):
         return load_file(source)
     return parse(source)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m hostwatch.config PATH`: exit 0 if PATH is a valid config, else 1 with one line.
+
+    Made for Ansible's template `validate:`, so a bad rendered config shows the key, no traceback.
+    """
+    if len(argv) != 1:
+        print("usage: python -m hostwatch.config PATH", file=sys.stderr)
+        return 2
+    try:
+        load_file(argv[0])
+    except ConfigError as err:
+        print(f"hostwatch: invalid config {argv[0]}: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -51,18 +51,24 @@ def show(name: str) -> Response:
     as_json = _format(args.get("format"))
     matcher = _matcher(args.get("contains"), args.get("regex"))
     headers: dict[str, str] = {"Cache-Control": "no-store"}
+    limits = cfg.limits
+    found: tail.Tail
     try:
+        # what is gathered is bounded by the response cap already; fit() below then trims
+        # exactly, by what each line costs once rendered
         if matcher is None:
-            lines = tail.tail_lines(path, n, max_line_bytes=cfg.limits.max_line_bytes)
+            found = tail.tail_lines(
+                path, n, max_line_bytes=limits.max_line_bytes, max_bytes=limits.max_response_bytes
+            )
         else:
             found = tail.tail_matching(
                 path,
                 n,
                 matcher,
-                scan_bytes=cfg.limits.scan_bytes,
-                max_line_bytes=cfg.limits.max_line_bytes,
+                scan_bytes=limits.scan_bytes,
+                max_line_bytes=limits.max_line_bytes,
+                max_bytes=limits.max_response_bytes,
             )
-            lines = found.lines
             headers["X-Hostwatch-Scanned-Bytes"] = str(found.scanned_bytes)
             headers["X-Hostwatch-Scan-Budget-Exhausted"] = (
                 "true" if found.budget_exhausted else "false"
@@ -73,20 +79,19 @@ def show(name: str) -> Response:
     if as_json:
         # compact ASCII JSON: each line costs its string plus a comma, the brackets 2 bytes
         lines, dropped = tail.fit(
-            lines, cfg.limits.max_response_bytes - 2, lambda s: len(_json(s)) + 1
+            found.lines, limits.max_response_bytes - 2, lambda s: len(_json(s)) + 1
         )
         body = _json(lines)
         mimetype = "application/json"
     else:
         lines, dropped = tail.fit(
-            lines, cfg.limits.max_response_bytes, lambda s: len(s.encode()) + 1
+            found.lines, limits.max_response_bytes, lambda s: len(s.encode()) + 1
         )
         body = "".join(f"{line}\n" for line in lines)
         mimetype = "text/plain"
-    if dropped:
-        headers["X-Hostwatch-Truncated"] = (
-            f"{dropped} oldest lines dropped to fit max_response_bytes"
-        )
+    if found.truncated or dropped:
+        # no count: how many lines were never gathered is not known
+        headers["X-Hostwatch-Truncated"] = "oldest lines dropped to fit max_response_bytes"
     return Response(body, headers=headers, mimetype=mimetype)
 
 
@@ -153,7 +158,13 @@ def _lines(value: str | None) -> int:
     limits = hostwatch().config.limits
     if value is None:
         return limits.default_lines
-    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= limits.max_lines:
+    # the length check comes before int(), which raises on strings of more than 4300 digits
+    if (
+        not value.isascii()
+        or not value.isdigit()
+        or len(value) > len(str(limits.max_lines))
+        or not 1 <= int(value) <= limits.max_lines
+    ):
         abort(
             400, description=f"lines must be an integer from 1 to {limits.max_lines}, got {value!r}"
         )

@@ -3,7 +3,8 @@
 Reading goes backwards from the end in fixed-size chunks, as GNU tail's file_lines() does, so the
 cost depends on how many lines are wanted and how long they are, never on the size of the file.
 Each line is held only up to `max_line_bytes` (+1 byte to know it was longer), so even a giant line
-cannot grow memory. Bytes are decoded at the very end with invalid UTF-8 replaced.
+cannot grow memory, and all lines together only up to `max_bytes` (the response cap). Bytes are
+decoded at the very end with invalid UTF-8 replaced.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 CHUNK_SIZE = 64 * 1024
 DEFAULT_MAX_LINE_BYTES = 8192
+READ_STEP = CHUNK_SIZE  # what a follower reads at most per step
 
 
 class NotARegularFile(OSError):
@@ -41,19 +43,23 @@ def render(line: bytes, max_line_bytes: int) -> str:
 
 
 class _BackwardLines:
-    """Complete lines of f[:end], newest first, each cut to max_line_bytes + 1 bytes.
+    """Complete lines of the file, newest first, each cut to max_line_bytes + 1 bytes.
 
     Reading stops after `budget` bytes; `scanned` is what was read and `at_start` says whether the
-    beginning of the file was reached (so every line has been seen).
+    beginning of the file was reached (so every line has been seen). An empty file has no lines.
     """
 
-    def __init__(self, f: BinaryIO, end: int, max_line_bytes: int, budget: int | None) -> None:
+    def __init__(self, f: BinaryIO, max_line_bytes: int, budget: int | None) -> None:
+        fd = f.fileno()
+        size = os.fstat(fd).st_size
+        # a final newline ends the last line, it does not start another; "\n" is one empty line
+        self.end = size - 1 if size and os.pread(fd, 1, size - 1) == b"\n" else size
+        self.empty = size == 0
         self.f = f
-        self.end = end
         self.keep = max_line_bytes + 1
-        self.budget = end if budget is None else min(budget, end)
+        self.budget = self.end if budget is None else min(budget, self.end)
         self.scanned = 0
-        self.at_start = end == 0
+        self.at_start = False
 
     def __iter__(self) -> Iterator[bytes]:
         fd = self.f.fileno()
@@ -73,36 +79,52 @@ class _BackwardLines:
             yield from reversed(parts[1:])
         if pos == 0:
             self.at_start = True
-            yield carry  # the first line of the file has no newline before it
-
-
-def _content_end(f: BinaryIO) -> int:
-    """Where the last line ends: a final newline terminates it, it does not start another."""
-    size = os.fstat(f.fileno()).st_size
-    if size and os.pread(f.fileno(), 1, size - 1) == b"\n":
-        return size - 1
-    return size
-
-
-def tail_lines(path: str, n: int, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> list[str]:
-    """The last n lines of the file, oldest first."""
-    with open_log(path) as f:
-        lines: list[bytes] = []
-        end = _content_end(f)
-        if end == 0 and os.fstat(f.fileno()).st_size == 0:
-            return []
-        for line in _BackwardLines(f, end, max_line_bytes, None):
-            lines.append(line)
-            if len(lines) == n:
-                break
-    return [render(line, max_line_bytes) for line in reversed(lines)]
+            if not self.empty:
+                yield carry  # the first line of the file has no newline before it
 
 
 @dataclass(frozen=True)
-class Matches:
-    lines: list[str]
+class Tail:
+    lines: list[str]  # oldest first
+    truncated: bool  # older lines were wanted but left out: they would not fit max_bytes
+
+
+def _newest(lines: Iterable[bytes], n: int, max_bytes: int | None) -> tuple[list[bytes], bool]:
+    """Up to n of `lines` (given newest first) whose bytes fit max_bytes, oldest first.
+
+    A line costs its bytes and one more (its newline, or a comma in JSON): never more than it will
+    cost rendered, so a line that does not fit here would not fit in the response either. The
+    second value says whether a line was left out for the lack of room.
+    """
+    kept: list[bytes] = []
+    total = 0
+    for line in lines:
+        total += len(line) + 1
+        if max_bytes is not None and total > max_bytes:
+            return kept[::-1], True
+        kept.append(line)
+        if len(kept) == n:
+            break
+    return kept[::-1], False
+
+
+def tail_lines(
+    path: str,
+    n: int,
+    *,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    max_bytes: int | None = None,
+) -> Tail:
+    """The last n lines of the file that fit in max_bytes (None: no limit but n)."""
+    with open_log(path) as f:
+        lines, truncated = _newest(_BackwardLines(f, max_line_bytes, None), n, max_bytes)
+    return Tail([render(line, max_line_bytes) for line in lines], truncated)
+
+
+@dataclass(frozen=True)
+class Matches(Tail):
     scanned_bytes: int
-    budget_exhausted: bool  # stopped by the byte budget before finding n lines or the file start
+    budget_exhausted: bool  # stopped by scan_bytes before finding n lines or the file start
 
 
 def tail_matching(
@@ -112,24 +134,24 @@ def tail_matching(
     *,
     scan_bytes: int,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    max_bytes: int | None = None,
 ) -> Matches:
     """The last n lines for which matches(line bytes) is true, scanning back at most scan_bytes.
 
     A line is matched on its first max_line_bytes bytes, which is what a client would see of it.
     """
     with open_log(path) as f:
-        end = _content_end(f)
-        found: list[bytes] = []
-        scan = _BackwardLines(f, end, max_line_bytes, scan_bytes)
-        if end or os.fstat(f.fileno()).st_size:
-            for line in scan:
-                if matches(line[:max_line_bytes]):
-                    found.append(line)
-                    if len(found) == n:
-                        break
-    exhausted = len(found) < n and not scan.at_start
-    lines = [render(line, max_line_bytes) for line in reversed(found)]
-    return Matches(lines, scan.scanned, exhausted)
+        scan = _BackwardLines(f, max_line_bytes, scan_bytes)
+        found = (line for line in scan if matches(line[:max_line_bytes]))
+        lines, truncated = _newest(found, n, max_bytes)
+    # fewer than n without running out of room: the scan ended, at the file start or the budget
+    exhausted = len(lines) < n and not truncated and not scan.at_start
+    return Matches(
+        lines=[render(line, max_line_bytes) for line in lines],
+        truncated=truncated,
+        scanned_bytes=scan.scanned,
+        budget_exhausted=exhausted,
+    )
 
 
 def fit(lines: list[str], max_bytes: int, cost: Callable[[str], int]) -> tuple[list[str], int]:
@@ -151,7 +173,8 @@ class Follower:
     current end. Iterating yields each new line, or None when `heartbeat_seconds` passed without
     one; it ends after `max_seconds`. It keeps going across rotation by rename (the path gets a new
     inode: finish the old file, then read the new one from its start) and by copytruncate (the file
-    becomes shorter than what was read: start again from its beginning). close() releases the file.
+    becomes shorter than what was read: start again from its beginning). A backlog is read
+    READ_STEP bytes at a time, without waiting between steps. close() releases the file.
     """
 
     def __init__(
@@ -175,6 +198,7 @@ class Follower:
         self.f = open_log(path)
         self.pos = os.fstat(self.f.fileno()).st_size
         self.partial = b""  # a line still being written, kept up to the cap
+        self.caught_up = True  # the last read reached the end of the file
 
     def close(self) -> None:
         self.f.close()
@@ -184,10 +208,11 @@ class Follower:
         try:
             while self.clock() - started < self.max_seconds:
                 lines = self._read_new()
-                if self._rotated():
+                if self.caught_up and self._rotated():
                     lines += self._read_new()  # what was written to the old file before the switch
-                    self._reopen()
-                    lines += self._read_new()
+                    if self.caught_up:  # else finish the old file first, over the next polls
+                        self._reopen()
+                        lines += self._read_new()
                 for line in lines:
                     yield render(line, self.max_line_bytes)
                 now = self.clock()
@@ -196,23 +221,27 @@ class Follower:
                 elif now - last_sent >= self.heartbeat_seconds:
                     last_sent = now
                     yield None
-                self.sleep(self.poll_seconds)
+                if self.caught_up:  # a backlog is sent on at once, one bounded read at a time
+                    self.sleep(self.poll_seconds)
         finally:
             self.close()
 
     def _read_new(self) -> list[bytes]:
+        """Lines completed by at most READ_STEP new bytes; sets caught_up if that was all."""
         fd = self.f.fileno()
         if os.fstat(fd).st_size < self.pos:  # copytruncate: the same file, cut back
             self.pos = 0
             self.partial = b""
+        # bounded so a big backlog (a rename onto a large file) is never held all at once
+        block = os.pread(fd, READ_STEP, self.pos)
+        self.pos += len(block)
+        self.caught_up = len(block) < READ_STEP
+        *complete, rest = block.split(b"\n")
         lines: list[bytes] = []
-        while block := os.pread(fd, CHUNK_SIZE, self.pos):
-            self.pos += len(block)
-            *complete, rest = block.split(b"\n")
-            for part in complete:
-                lines.append((self.partial + part)[: self.max_line_bytes + 1])
-                self.partial = b""
-            self.partial = (self.partial + rest)[: self.max_line_bytes + 1]
+        for part in complete:
+            lines.append((self.partial + part)[: self.max_line_bytes + 1])
+            self.partial = b""
+        self.partial = (self.partial + rest)[: self.max_line_bytes + 1]
         return lines
 
     def _rotated(self) -> bool:
