@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hostwatch import tail
-from hostwatch.tail import CHUNK_SIZE, Follower, fit, tail_lines, tail_matching
+from hostwatch.tail import CHUNK_SIZE, READ_STEP, Follower, fit, tail_lines, tail_matching
 
 
 @pytest.mark.parametrize(
@@ -276,7 +276,7 @@ def test_follow_rename_onto_a_big_file_reads_it_a_step_at_a_time(tmp_path: Path)
     finally:
         tracemalloc.stop()
     assert count == 40_000
-    assert peak < 8 * CHUNK_SIZE  # a few chunks at a time, not the whole 4 MB file
+    assert peak < 8 * READ_STEP  # a few steps at a time, not the whole 4 MB file
 
 
 def test_follow_finishes_a_big_old_file_before_switching(tmp_path: Path) -> None:

@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-CHUNK_SIZE = 64 * 1024
+# GNU tail's BUFSIZ: a small tail reads one small block; a long one just reads more of them.
+CHUNK_SIZE = 8 * 1024
 DEFAULT_MAX_LINE_BYTES = 8192
-READ_STEP = CHUNK_SIZE  # what a follower reads at most per step
+READ_STEP = 64 * 1024  # what a follower reads at most per step
 
 
 class NotARegularFile(OSError):
