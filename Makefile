@@ -76,6 +76,7 @@ test-molecule: venv lab-images
 
 bench: venv
 	python bench/tail.py
+	python bench/http_bench.py
 
 clean:
 	rm -rf $(VENV) .cache

@@ -7,8 +7,11 @@ import shutil
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hostwatch import tail
 from hostwatch.tail import CHUNK_SIZE, READ_STEP, Follower, fit, tail_lines, tail_matching
@@ -312,3 +315,30 @@ def test_open_log_refuses_fifo(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(tail.NotARegularFile):
         tail_lines(str(fifo), 1)  # and does not block waiting for a writer
+
+
+# Bytes for the two paths' edges: newlines, invalid UTF-8, a 2-byte and a cut 3-byte character.
+PIECES = st.sampled_from([b"a", b"\n", b"\n\n", b"\xff", "é".encode(), b"\xe2\x82", b"x" * 40])
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    content=st.lists(PIECES, max_size=400).map(b"".join),
+    chunk=st.sampled_from([1, 3, 64, CHUNK_SIZE]),  # tiny blocks: lines across many block edges
+    n=st.integers(1, 60),
+    max_line_bytes=st.integers(1, 50),
+    max_bytes=st.none() | st.integers(1, 3000),
+)
+def test_whole_line_path_equals_line_by_line_path(
+    tmp_path: Path, content: bytes, chunk: int, n: int, max_line_bytes: int, max_bytes: int | None
+) -> None:
+    path = tmp_path / "eq.log"
+    path.write_bytes(content)
+    with mock.patch.object(tail, "CHUNK_SIZE", chunk):
+        fast = tail_lines(str(path), n, max_line_bytes=max_line_bytes, max_bytes=max_bytes)
+        with tail.open_log(str(path)) as f:
+            backward = tail._BackwardLines(f, max_line_bytes, None)
+            lines, truncated = tail._newest(backward, n, max_bytes)
+    assert fast == tail.Tail([tail.render(line, max_line_bytes) for line in lines], truncated)

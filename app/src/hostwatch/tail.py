@@ -2,9 +2,9 @@
 
 Reading goes backwards from the end in fixed-size chunks, as GNU tail's file_lines() does, so the
 cost depends on how many lines are wanted and how long they are, never on the size of the file.
-Each line is held only up to `max_line_bytes` (+1 byte to know it was longer), so even a giant line
-cannot grow memory, and all lines together only up to `max_bytes` (the response cap). Bytes are
-decoded at the very end with invalid UTF-8 replaced.
+A tail holds its lines whole only while they fit in `max_bytes` (the response cap); past that, and
+for filters, each line is held only up to `max_line_bytes` (+1 byte to know it was longer), so even
+a giant line cannot grow memory. Bytes are decoded at the very end with invalid UTF-8 replaced.
 """
 
 from __future__ import annotations
@@ -117,9 +117,53 @@ def tail_lines(
     max_bytes: int | None = None,
 ) -> Tail:
     """The last n lines of the file that fit in max_bytes (None: no limit but n)."""
+    room = n * (max_line_bytes + 1) if max_bytes is None else max_bytes
     with open_log(path) as f:
-        lines, truncated = _newest(_BackwardLines(f, max_line_bytes, None), n, max_bytes)
-    return Tail([render(line, max_line_bytes) for line in lines], truncated)
+        if os.fstat(f.fileno()).st_size == 0:
+            return Tail([], False)  # no lines, where a file of just "\n" has one empty line
+        region = _last_lines(f, n, room)
+        if region is None:  # too long to hold whole: keep only the head of each line
+            lines, truncated = _newest(_BackwardLines(f, max_line_bytes, None), n, max_bytes)
+            return Tail(_render_all(lines, max_line_bytes), truncated)
+    # One decode and one split, all in C. A character is at most 4 bytes, so lines this short in
+    # characters cannot be over the cap in bytes; otherwise cut line by line.
+    text = region.decode("utf-8", "replace").split("\n")
+    if max(map(len, text)) * 4 <= max_line_bytes:
+        return Tail(text, False)
+    return Tail(_render_all(region.split(b"\n"), max_line_bytes), False)
+
+
+def _last_lines(f: BinaryIO, n: int, room: int) -> bytes | None:
+    """The bytes of the last n lines of a non-empty file, found as GNU tail finds them: newlines
+    counted block by block from the end.
+
+    None when they would not fit in `room` (a newline counted for each line): giant lines, or more
+    than the response can hold.
+    """
+    fd = f.fileno()
+    size = os.fstat(fd).st_size
+    end = size - 1 if os.pread(fd, 1, size - 1) == b"\n" else size
+    blocks: list[bytes] = []
+    newlines = 0
+    pos = end
+    while pos > 0 and newlines < n:
+        start = (pos - 1) // CHUNK_SIZE * CHUNK_SIZE
+        block = os.pread(fd, pos - start, start)
+        if not block:  # the file shrank under us: what is left is all there is
+            break
+        blocks.append(block)
+        newlines += block.count(b"\n")
+        pos = start
+        if end - pos > room + CHUNK_SIZE:  # more than the lines can need, whatever the block edges
+            return None
+    data = b"".join(reversed(blocks))
+    # with more newlines than n, what comes before the last n lines is skipped, all in C
+    region = data.split(b"\n", newlines - n + 1)[-1] if newlines >= n else data
+    return None if len(region) + 1 > room else region
+
+
+def _render_all(lines: list[bytes], max_line_bytes: int) -> list[str]:
+    return [render(line, max_line_bytes) for line in lines]
 
 
 @dataclass(frozen=True)
@@ -148,7 +192,7 @@ def tail_matching(
     # fewer than n without running out of room: the scan ended, at the file start or the budget
     exhausted = len(lines) < n and not truncated and not scan.at_start
     return Matches(
-        lines=[render(line, max_line_bytes) for line in lines],
+        lines=_render_all(lines, max_line_bytes),
         truncated=truncated,
         scanned_bytes=scan.scanned,
         budget_exhausted=exhausted,
