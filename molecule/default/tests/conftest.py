@@ -1,60 +1,30 @@
-"""Helpers shared by the verify tests: HTTP from inside a host, and the scenario's constants."""
+"""The default scenario's constants, and the shared helpers for its tests."""
 
 from __future__ import annotations
 
-import json
-import shlex
-import time
-from dataclasses import dataclass
+import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-SCENARIO = Path(__file__).resolve().parent.parent
-GROUP_VARS = yaml.safe_load((SCENARIO / "group_vars" / "hostwatch.yml").read_text())
-TOKEN = GROUP_VARS["molecule_token"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from stackcheck import converge, headers, http, recap, scenario_vars, wait_for
+
+__all__ = [
+    "ADDRESSES",
+    "SOCKET",
+    "TOKEN",
+    "converge",
+    "headers",
+    "http",
+    "recap",
+    "wait_for",
+]
+
+TOKEN = scenario_vars(Path(__file__).parent)["molecule_token"]
 SOCKET = "/run/hostwatch/hostwatch.sock"
 # Fixed in molecule.yml (platforms[].networks).
 ADDRESSES = {"hostwatch-mol-deb12": "172.30.1.11", "hostwatch-mol-deb13": "172.30.1.12"}
-
-
-@dataclass
-class Reply:
-    status: int
-    content_type: str
-    body: str
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-def http(host: Any, url: str, *curl_args: str) -> Reply:
-    """GET `url` with curl inside `host` (status 000 = no HTTP answer at all)."""
-    cmd = [
-        "curl",
-        "-sS",
-        "--max-time",
-        "5",
-        "-w",
-        r"\n%{http_code} %{content_type}",
-        *curl_args,
-        url,
-    ]
-    out = host.run(shlex.join(cmd)).stdout
-    body, _, tail = out.rpartition("\n")
-    status, _, ctype = tail.partition(" ")
-    return Reply(int(status or 0), ctype, body)
-
-
-def wait_for(check: Any, seconds: float, step: float = 0.2) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(step)
-    return False
 
 
 @pytest.fixture

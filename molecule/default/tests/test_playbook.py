@@ -3,26 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 
 import testinfra
-from conftest import ADDRESSES, SCENARIO, http
-
-CONVERGE = str(SCENARIO / "converge.yml")
-
-
-def playbook(*args: str) -> subprocess.CompletedProcess[str]:
-    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], CONVERGE, *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
-
-
-def recap(output: str) -> dict[str, dict[str, int]]:
-    """PLAY RECAP lines → {host: {"ok": n, "changed": n, ...}}."""
-    found = {}
-    for name, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.MULTILINE):
-        found[name] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
-    return found
+from conftest import ADDRESSES, converge, http, recap
 
 
 def hosts():
@@ -34,7 +17,7 @@ def hosts():
 
 
 def test_check_mode_on_converged_hosts_changes_nothing():
-    run = playbook("--check", "--diff")
+    run = converge("--check", "--diff")
     assert run.returncode == 0, run.stdout + run.stderr
     counts = recap(run.stdout)
     assert set(counts) >= set(ADDRESSES)
@@ -43,7 +26,7 @@ def test_check_mode_on_converged_hosts_changes_nothing():
 
 def test_wrong_typed_variable_fails_before_any_change():
     # a variable of the last-but-one role: the play must stop before the first role runs
-    run = playbook("-e", '{"hostwatch_nginx_rate_limit_burst": "lots"}')
+    run = converge("-e", '{"hostwatch_nginx_rate_limit_burst": "lots"}')
     said = run.stdout + run.stderr
     assert run.returncode != 0
     assert "argument 'hostwatch_nginx_rate_limit_burst' is of type str" in said, said
@@ -52,7 +35,7 @@ def test_wrong_typed_variable_fails_before_any_change():
 
 
 def test_invalid_nginx_setting_keeps_the_old_config_live():
-    run = playbook("-e", "hostwatch_nginx_extra_directives='no_such_directive on;'")
+    run = converge("-e", "hostwatch_nginx_extra_directives='no_such_directive on;'")
     said = run.stdout + run.stderr
     assert run.returncode != 0
     assert "The new nginx config was not applied" in said, said

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from conftest import ADDRESSES, SOCKET, http, wait_for
+from conftest import ADDRESSES, SOCKET, headers, http, wait_for
 
 BASE = "http://127.0.0.1"
 
@@ -40,6 +40,14 @@ def test_health_through_nginx(host):
     doc = reply.json()
     assert doc["status"] in ("pass", "warn")
     assert any(key.startswith("memory:") for key in doc["checks"])
+
+
+def test_security_headers_also_on_a_denied_answer(host):
+    # set once at server level: a location's own add_header would silently drop them
+    denied = headers(host, f"{BASE}/not-a-route")
+    assert denied["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in denied["content-security-policy"]
+    assert denied["server"] == "nginx"  # server_tokens off: no version
 
 
 def test_logs_need_a_token(host):

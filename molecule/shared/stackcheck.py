@@ -1,0 +1,80 @@
+"""Helpers for the scenarios' verify tests: HTTP from inside a host, waiting, scenario vars."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass
+class Reply:
+    status: int
+    content_type: str
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http(host: Any, url: str, *curl_args: str) -> Reply:
+    """GET `url` with curl inside `host` (status 000 = no HTTP answer at all)."""
+    cmd = [
+        "curl",
+        "-sS",
+        "--max-time",
+        "5",
+        "-w",
+        r"\n%{http_code} %{content_type}",
+        *curl_args,
+        url,
+    ]
+    out = host.run(shlex.join(cmd)).stdout
+    body, _, tail = out.rpartition("\n")
+    status, _, ctype = tail.partition(" ")
+    return Reply(int(status or 0), ctype, body)
+
+
+def headers(host: Any, url: str, *curl_args: str) -> dict[str, str]:
+    """The response headers of GET `url` from inside `host`, names in lower case."""
+    cmd = ["curl", "-sS", "--max-time", "5", "-o", "/dev/null", "-D", "-", *curl_args, url]
+    lines = host.run(shlex.join(cmd)).stdout.splitlines()[1:]  # after the status line
+    pairs = (line.partition(":") for line in lines)
+    return {name.strip().lower(): value.strip() for name, _, value in pairs if value}
+
+
+def wait_for(check: Any, seconds: float, step: float = 0.2) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(step)
+    return False
+
+
+def scenario_vars(tests_dir: Path) -> dict[str, Any]:
+    """The scenario's group_vars/hostwatch.yml (beside its tests/)."""
+    return dict(yaml.safe_load((tests_dir.parent / "group_vars" / "hostwatch.yml").read_text()))
+
+
+def converge(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the scenario's converge playbook from the controller with extra arguments."""
+    playbook = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(playbook), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    """PLAY RECAP lines -> {host: {"ok": n, "changed": n, ...}}."""
+    found = {}
+    for name, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.MULTILINE):
+        found[name] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
+    return found
