@@ -213,22 +213,27 @@ def test_follow_copytruncate(tmp_path: Path) -> None:
     follower.close()
 
 
-def test_follow_heartbeat_and_end(tmp_path: Path) -> None:
-    p = tmp_path / "f.log"
-    p.write_text("")
+def fake_clock_follower(path: Path, *, heartbeat_seconds: float, max_seconds: float) -> Follower:
+    """A follower on virtual time: each poll advances a fake clock by 1 s, nothing really waits."""
     clock = [0.0]
 
     def sleep(seconds: float) -> None:
         clock[0] += seconds
 
-    follower = Follower(
-        str(p),
+    return Follower(
+        str(path),
         poll_seconds=1.0,
-        heartbeat_seconds=3.0,
-        max_seconds=10.0,
+        heartbeat_seconds=heartbeat_seconds,
+        max_seconds=max_seconds,
         clock=lambda: clock[0],
         sleep=sleep,
     )
+
+
+def test_follow_heartbeat_and_end(tmp_path: Path) -> None:
+    p = tmp_path / "f.log"
+    p.write_text("")
+    follower = fake_clock_follower(p, heartbeat_seconds=3.0, max_seconds=10.0)
     items = list(follower)  # a fake clock: ten polls of virtual time, no real waiting
     assert items == [None, None, None]
     assert follower.f.closed
@@ -255,19 +260,7 @@ def test_follow_rename_onto_a_big_file_reads_it_a_step_at_a_time(tmp_path: Path)
     p.write_text("")
     big = tmp_path / "big.log"
     big.write_bytes(b"".join(b"%06d %s\n" % (i, b"r" * 92) for i in range(40_000)))  # 4 MB
-    clock = [0.0]
-
-    def sleep(seconds: float) -> None:
-        clock[0] += seconds
-
-    follower = Follower(
-        str(p),
-        poll_seconds=1.0,
-        heartbeat_seconds=5.0,
-        max_seconds=3.0,
-        clock=lambda: clock[0],
-        sleep=sleep,
-    )
+    follower = fake_clock_follower(p, heartbeat_seconds=5.0, max_seconds=3.0)
     big.rename(p)  # a rotation onto a file that already holds 4 MB
     count = 0
     tracemalloc.start()
@@ -285,19 +278,7 @@ def test_follow_rename_onto_a_big_file_reads_it_a_step_at_a_time(tmp_path: Path)
 def test_follow_finishes_a_big_old_file_before_switching(tmp_path: Path) -> None:
     p = tmp_path / "f.log"
     p.write_text("")
-    clock = [0.0]
-
-    def sleep(seconds: float) -> None:
-        clock[0] += seconds
-
-    follower = Follower(
-        str(p),
-        poll_seconds=1.0,
-        heartbeat_seconds=5.0,
-        max_seconds=3.0,
-        clock=lambda: clock[0],
-        sleep=sleep,
-    )
+    follower = fake_clock_follower(p, heartbeat_seconds=5.0, max_seconds=3.0)
     old = [f"old {i:05d} {'o' * 50}" for i in range(5000)]  # several read steps
     append(p, "".join(f"{line}\n" for line in old))
     p.rename(tmp_path / "f.log.1")
