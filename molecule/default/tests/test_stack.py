@@ -65,6 +65,20 @@ def test_logs_return_a_line_just_written(host, bearer):
     assert marker in reply.body
 
 
+def test_follow_streams_new_lines_through_nginx(host, bearer):
+    # a request made while the stream is open must arrive as an event before the stream is cut
+    marker = f"follow-{uuid.uuid4().hex}"
+    stream = host.run(
+        f"(sleep 1; curl -s -o /dev/null '{BASE}/health/live?{marker}') & "
+        f"curl -sSN --max-time 4 -H '{bearer[1]}' {BASE}/logs/nginx_access/follow"
+    )
+    assert stream.rc == 28, stream.stderr  # cut by --max-time: the stream stayed open
+    assert stream.stdout.startswith(": following"), stream.stdout
+    assert any(
+        line.startswith("data: ") and marker in line for line in stream.stdout.splitlines()
+    ), stream.stdout
+
+
 def test_nginx_logs_readable_after_logrotate(host, bearer):
     http(host, f"{BASE}/health/live")  # notifempty: make sure there is something to rotate
     before = host.check_output("stat -c %i /var/log/nginx/access.log")
