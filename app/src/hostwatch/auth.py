@@ -22,5 +22,6 @@ def require_token() -> None:
         matched = [hmac.compare_digest(digest, h) for h in hashes]
         if any(matched):
             return
-        current_app.logger.warning("rejected bearer token from %s", request.remote_addr)
+        # the address may come from X-Forwarded-For, the client's text: logged escaped (%r)
+        current_app.logger.warning("rejected bearer token from %r", request.remote_addr)
     abort(401, description="this resource needs 'Authorization: Bearer <token>'")
