@@ -24,7 +24,7 @@ help:
 	@echo "make demo       deploy the stack to two local lab hosts (Debian 12 and 13) and show it answering"
 	@echo "make demo-down  remove the lab hosts"
 	@echo "make test       every test: lint, app tests, collection build, molecule"
-	@echo "make lint       ruff, mypy, yamllint, ansible-lint"
+	@echo "make lint       ruff, mypy, yamllint, ansible-lint, changelog fragments"
 	@echo "make bench      benchmarks (print figures; not tests)"
 
 $(STAMP): requirements-dev.txt app/pyproject.toml
@@ -56,6 +56,10 @@ lint: venv
 	cd app && mypy
 	yamllint -s .
 	ansible-lint
+	antsibull-changelog lint
+	mkdir -p .cache && antsibull-changelog generate --output $(CURDIR)/.cache/CHANGELOG.md
+	cmp -s .cache/CHANGELOG.md CHANGELOG.md || \
+	  { echo "CHANGELOG.md differs from what antsibull-changelog generates from changelogs/changelog.yaml"; exit 1; }
 
 test-app: venv
 	cd app && pytest -q
