@@ -18,5 +18,5 @@ GET_PIP_ONLY = {"--no-setuptools", "--no-wheel"}
 args = [arg for arg in sys.argv[1:] if arg not in GET_PIP_ONLY]
 ensurepip = [sys.executable, "-m", "ensurepip", "--default-pip"]
 subprocess.run(ensurepip, check=True, stdout=subprocess.DEVNULL)  # noqa: S603 (fixed command)
-pip = [sys.executable, "-m", "pip", "install", "--quiet", "--force-reinstall", *args]
+pip = [sys.executable, "-m", "pip", "install", "--quiet", *args]
 subprocess.run(pip, check=True)  # noqa: S603 (the requirements ansible-test passes)
