@@ -31,6 +31,7 @@ SHIPPED = [
     "site.yml",
     "meta/*",
     "roles/*",
+    "plugins/*",
     "playbooks/*",
     "inventory/example/*",
     "app/pyproject.toml",
