@@ -83,10 +83,14 @@ test-collection: collection
 	  ansible-galaxy collection install --offline -p ./path ./hostwatch-stack-*.tar.gz && \
 	  ansible-galaxy collection list hostwatch.stack && \
 	  ansible-playbook --syntax-check -i localhost, hostwatch.stack.site'
-	cd $(COLLECTION_TMP) && env -u ANSIBLE_CONFIG -u ANSIBLE_COLLECTIONS_PATH \
+	@# A HOME of its own: its ansible-lint would also read ~/.ansible/collections, where molecule installs
+	@# whatever checkout it last ran in.
+	cd $(COLLECTION_TMP) && mkdir -p home && env -u ANSIBLE_CONFIG -u ANSIBLE_COLLECTIONS_PATH HOME=$$PWD/home \
 	  GALAXY_IMPORTER_CONFIG=$(CURDIR)/.config/galaxy-importer.cfg \
 	  python -m galaxy_importer.main hostwatch-stack-*.tar.gz | tee importer.log
-	! grep -E '^(WARNING|ERROR)' $(COLLECTION_TMP)/importer.log || { echo "galaxy-importer: not clean (above)"; exit 1; }
+	@# Galaxy notes any sanity ignore file; ansible-test checks each of its entries (and fails on a stale one).
+	! grep -E '^(WARNING|ERROR)' $(COLLECTION_TMP)/importer.log | grep -v '^WARNING: Ignore files skip ansible-test' \
+	  || { echo "galaxy-importer: not clean (above)"; exit 1; }
 
 # ansible-test sanity on the collection as installed, in a temporary path outside any git checkout (inside
 # one, ansible-test lists only the files git tracks). Each test gets a venv of ansible-test's own pinned

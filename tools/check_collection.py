@@ -39,6 +39,8 @@ SHIPPED = [
     "app/src/hostwatch/*",
     "docs/*",
     "changelogs/*",
+    # only for a finding that cannot be fixed, each line with its reason
+    "tests/sanity/ignore-*.txt",
 ]
 # Named so that a failure says what leaked, even where SHIPPED would also catch it.
 NEVER_SHIPPED = [
