@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import shlex
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,9 +18,7 @@ from typing import Any
 
 import pytest
 import testinfra
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from stackcheck import converge, http, scenario_vars, wait_for
+from stackcheck import converge, http, scenario_vars, wait_for  # molecule/shared, on PYTHONPATH
 
 VARS = scenario_vars(Path(__file__).parent)
 TOKEN = VARS["molecule_token"]
