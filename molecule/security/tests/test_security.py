@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import shlex
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -214,18 +213,22 @@ def test_rotation_shows_through_the_sandbox(target: Any) -> None:
 
 
 def test_fault_kill_master_recovers_within_5s(target: Any) -> None:
-    pid = target.check_output("systemctl show -p MainPID --value hostwatch.service")
-    target.run_expect([0], f"kill -9 {pid}")
-    started = time.monotonic()
+    # timed inside the host: each round trip from the controller costs a docker exec
     main_pid = "systemctl show -p MainPID --value hostwatch.service"
-    assert wait_for(
-        lambda: (
-            http(target, f"{BASE}/health/live").status == 200
-            and target.check_output(main_pid) not in ("0", pid)
-        ),
-        5,
-    )
-    print(f"\nhealthy again {time.monotonic() - started:.1f} s after kill -9 of the master")
+    script = f"""
+        old=$({main_pid}); kill -9 "$old"; start=$(date +%s%N)
+        for i in $(seq 300); do
+            new=$({main_pid})
+            if [ "$new" != 0 ] && [ "$new" != "$old" ] \\
+               && curl -sf -o /dev/null --max-time 1 {BASE}/health/live; then
+                echo $(( ($(date +%s%N) - start) / 1000000 )); exit 0
+            fi
+            sleep 0.05
+        done
+        exit 1"""
+    elapsed_ms = int(target.check_output(script))
+    print(f"\nhealthy again {elapsed_ms / 1000:.1f} s after kill -9 of the master")
+    assert elapsed_ms <= 5000
 
 
 def test_fault_full_mount_fails_health_naming_it(target: Any) -> None:
@@ -260,3 +263,14 @@ def test_fault_bad_config_is_refused_and_the_old_release_serves(target: Any) -> 
     assert (target.file(config).sha256sum, target.file(current).linked_to) == before
     assert http(target, f"{BASE}/health/live").status == 200
     assert http(target, f"{BASE}/logs/app", *AUTH).status == 200
+
+
+def test_fault_app_down_is_a_502_problem(target: Any) -> None:
+    target.run_expect([0], "systemctl stop hostwatch.socket hostwatch.service")
+    try:
+        reply = http(target, f"{BASE}/health")
+        assert reply.status == 502 and reply.content_type.startswith(PROBLEM), reply
+        assert "not answering" in reply.json()["detail"]
+    finally:
+        target.run_expect([0], "systemctl start hostwatch.socket hostwatch.service")
+    assert wait_for(lambda: http(target, f"{BASE}/health/live").status == 200, 10)
