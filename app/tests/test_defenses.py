@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import random
+import signal
 import socket
 import string
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -224,3 +227,17 @@ def test_follow_slot_is_freed_when_the_client_stops_reading(tmp_path: Path) -> N
                 time.sleep(0.2)
         finally:
             stuck.close()
+
+
+def test_worker_dies_with_its_master() -> None:
+    """post_worker_init asks the kernel for SIGKILL when the parent dies (prctl PDEATHSIG)."""
+    code = (
+        "import ctypes, os, types\n"
+        "from hostwatch import gunicorn_hooks\n"
+        "gunicorn_hooks.post_worker_init(types.SimpleNamespace(ppid=os.getppid()))\n"
+        "sig = ctypes.c_int()\n"
+        "ctypes.CDLL(None).prctl(2, ctypes.byref(sig))\n"  # PR_GET_PDEATHSIG
+        "print(sig.value)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(run.stdout) == signal.SIGKILL
