@@ -25,7 +25,7 @@ help:
 	@echo "make demo-down  remove the lab hosts"
 	@echo "make test       every test: lint, app tests, collection build, molecule"
 	@echo "make lint       ruff, mypy, yamllint, ansible-lint"
-	@echo "make bench      benchmarks (print figures; not tests)"
+	@echo "make bench      benchmarks (print figures; not tests), the no-op run on the lab hosts included"
 
 $(STAMP): requirements-dev.txt app/pyproject.toml
 	@# Debian splits venv/ensurepip out of python3: install it on a machine that lacks it.
@@ -74,9 +74,11 @@ test-collection: venv
 test-molecule: venv lab-images
 	molecule test --all
 
-bench: venv
+bench: venv lab-images
 	python bench/tail.py
 	python bench/http_bench.py
+	ansible-playbook playbooks/lab.yml
+	python bench/noop.py
 
 clean:
 	rm -rf $(VENV) .cache
