@@ -69,7 +69,7 @@ test-collection: venv
 	  ansible-galaxy collection install --offline -p ./path ./hostwatch-stack-*.tar.gz && \
 	  ansible-galaxy collection list hostwatch.stack && \
 	  test -f path/ansible_collections/hostwatch/stack/app/pyproject.toml && \
-	  ansible-playbook --syntax-check -i localhost, hostwatch.stack.site'
+	  ansible-playbook --syntax-check -i localhost, hostwatch.stack.site hostwatch.stack.deploy hostwatch.stack.rollback hostwatch.stack.status'
 
 test-molecule: venv lab-images
 	molecule test --all

@@ -1,5 +1,5 @@
 #!/usr/bin/python
-"""hostwatch.stack.http_gate: poll a health URL until it passes N times in a row, or time runs out."""
+"""hostwatch.stack.http_gate: poll a health URL until it passes N times in a row, or time is up."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ DOCUMENTATION = r"""
 module: http_gate
 short_description: Wait until a health endpoint passes a number of times in a row
 description:
-  - Sends C(GET) to O(url) every O(interval) seconds, over TCP or a unix socket, until it has passed
-    O(passes) times in a row (any failure starts the count again) or O(timeout) seconds have gone by.
+  - Sends C(GET) to O(url) every O(interval) seconds, over TCP or a unix socket, until it has
+    passed O(passes) times in a row (any failure starts the count again) or O(timeout) seconds
+    have gone by.
   - A pass is an answer with a status in O(status_code). For an C(application/health+json) body, the
     checks whose status is not C(pass) are returned, so a failure can name them.
   - Read-only: it runs in check mode too and never reports a change.
@@ -48,7 +49,7 @@ options:
     description: Verify the server's TLS certificate (https URLs).
     type: bool
     default: true
-  must_pass:
+  strict:
     description: Fail the task when the gate is not passed; false just reports (a probe).
     type: bool
     default: true
@@ -74,7 +75,9 @@ status:
   type: int
   returned: always
 failure:
-  description: What the last failing request got (status and checks, or the connection error); empty if none failed.
+  description:
+    - What the last failing request got (status and checks, or the connection error).
+    - Empty if none failed.
   type: str
   returned: always
 not_passing:
@@ -182,7 +185,7 @@ def main() -> None:
             "request_timeout": {"type": "float", "default": 5},
             "status_code": {"type": "list", "elements": "int", "default": [200]},
             "validate_certs": {"type": "bool", "default": True},
-            "must_pass": {"type": "bool", "default": True},
+            "strict": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )
@@ -220,7 +223,7 @@ def main() -> None:
         "attempts": attempts,
         "elapsed": round(time.monotonic() - start, 3),
     }
-    if not passed and params["must_pass"]:
+    if not passed and params["strict"]:
         module.fail_json(
             msg=f"{params['url']}: {streak} of {params['passes']} passes in a row after "
             f"{result['elapsed']} s; last failure: {failure or 'none (too few answers in time)'}",

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """A steady, bounded stream of GET /health to several hosts, for the rollout scenario's client.
 
-One thread per host sends a request every 1/rate seconds (a new connection each, so every request goes
-through nginx's accept and a switch window shows as one long answer) until the stop file appears or
---max-seconds pass, then writes every result as JSON: [host, start (epoch), seconds, status or error].
+One thread per host sends a request every 1/rate seconds (a new connection each, so a switch window
+shows as one long answer) until the stop file appears or --max-seconds pass, then writes every
+result as JSON: [host, start (epoch), seconds, status or error].
 """
 
 from __future__ import annotations
