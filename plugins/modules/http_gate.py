@@ -53,7 +53,7 @@ options:
     description: Fail the task when the gate is not passed; false just reports (a probe).
     type: bool
     default: true
-author: hostwatch developers
+author: hostwatch developers (@hostwatch)
 """
 
 EXAMPLES = r"""

@@ -37,7 +37,7 @@ seen: dict[str, Any] = {}
 
 def playbook(name: str, *args: str) -> subprocess.CompletedProcess[str]:
     cmd = ["ansible-playbook", "-i", INVENTORY, str(PROJECT / "playbooks" / name), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
 
 
 def status() -> dict[str, dict[str, Any]]:
