@@ -30,7 +30,7 @@ help:
 	@echo "make test       every test: lint, app tests, collection build and checks, sanity, molecule"
 	@echo "make lint       ruff, mypy, yamllint, ansible-lint, changelog fragments"
 	@echo "make sanity     ansible-test sanity on the built collection"
-	@echo "make bench      benchmarks (print figures; not tests)"
+	@echo "make bench      benchmarks (print figures; not tests), the no-op run on the lab hosts included"
 
 $(STAMP): requirements-dev.txt app/pyproject.toml
 	@# Debian splits venv/ensurepip out of python3: install it on a machine that lacks it.
@@ -109,9 +109,11 @@ sanity: collection
 test-molecule: venv lab-images
 	molecule test --all
 
-bench: venv
+bench: venv lab-images
 	python bench/tail.py
 	python bench/http_bench.py
+	ansible-playbook playbooks/lab.yml
+	python bench/noop.py
 
 clean:
 	rm -rf $(VENV) .cache
