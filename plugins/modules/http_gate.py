@@ -12,7 +12,7 @@ description:
     have gone by.
   - A pass is an answer with a status in O(status_code). For an C(application/health+json) body, the
     checks whose status is not C(pass) are returned, so a failure can name them.
-  - Read-only: it runs in check mode too and never reports a change.
+  - Read-only, so it runs in check mode too and never reports a change.
 options:
   url:
     description: The URL to ask; with O(unix_socket) only its path and Host are used.
@@ -179,7 +179,8 @@ def main() -> None:
             "url": {"type": "str", "required": True},
             "unix_socket": {"type": "path"},
             "host_header": {"type": "str"},
-            "passes": {"type": "int", "default": 1},
+            # a count of successes, not a password
+            "passes": {"type": "int", "default": 1, "no_log": False},
             "timeout": {"type": "float", "default": 30},
             "interval": {"type": "float", "default": 1},
             "request_timeout": {"type": "float", "default": 5},
