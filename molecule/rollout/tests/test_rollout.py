@@ -176,7 +176,7 @@ def test_step3_release_that_cannot_start_stops_at_preflight() -> None:
             "-e",
             "hostwatch_deploy_serial=1",
         )
-    said = run.stdout + run.stderr
+    said = " ".join((run.stdout + run.stderr).split())  # the callback wraps long messages
     assert run.returncode != 0, said
     assert re.search(
         rf"failed its preflight on {FIRST} at 'Start the release on a side socket", said
@@ -201,7 +201,7 @@ def test_step4_release_failing_health_is_rolled_back_by_the_gate() -> None:
             "-e",
             "hostwatch_deploy_serial=1",
         )
-    said = run.stdout + run.stderr
+    said = " ".join((run.stdout + run.stderr).split())  # the callback wraps long messages
     assert run.returncode != 0, said
     failed = re.search(
         rf"Release (\S+) failed on {FIRST} after the switch "
@@ -248,7 +248,7 @@ def test_step5_rollback_by_limit_then_by_id() -> None:
         "-e",
         "hostwatch_deploy_rollback_to=20990101T000000Z-000000000000",
     )
-    said = run.stdout + run.stderr
+    said = " ".join((run.stdout + run.stderr).split())  # the callback wraps long messages
     assert run.returncode != 0
     assert "Release 20990101T000000Z-000000000000 is not on hostwatch-roll-1" in said, said
     assert re.search(r"changed=[1-9]", run.stdout) is None, run.stdout
