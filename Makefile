@@ -60,7 +60,9 @@ lint: venv
 	ruff check . && ruff format --check .
 	cd app && mypy
 	yamllint -s .
-	ansible-lint
+	@# ansible-lint puts ~/.ansible/collections before ours: a hostwatch.stack installed there (by any other
+	@# checkout's tools) would be linted instead of this one. A home of its own keeps it to this checkout.
+	ANSIBLE_HOME=$(CURDIR)/.cache/ansible-home ansible-lint
 	antsibull-changelog lint
 	mkdir -p .cache && antsibull-changelog generate --output $(CURDIR)/.cache/CHANGELOG.md
 	cmp -s .cache/CHANGELOG.md CHANGELOG.md || \

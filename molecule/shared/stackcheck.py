@@ -65,6 +65,17 @@ def scenario_vars(tests_dir: Path) -> dict[str, Any]:
     return dict(yaml.safe_load((tests_dir.parent / "group_vars" / "hostwatch.yml").read_text()))
 
 
+def platform_addresses() -> dict[str, str]:
+    """Instance name -> its fixed IPv4 address, from the scenario's platforms (molecule.yml)."""
+    config = yaml.safe_load(Path(os.environ["MOLECULE_FILE"]).read_text())
+    return {
+        platform["name"]: network["ipv4_address"]
+        for platform in config["platforms"]
+        for network in platform.get("networks", [])
+        if "ipv4_address" in network
+    }
+
+
 def converge(*args: str) -> subprocess.CompletedProcess[str]:
     """Run the site playbook (what every scenario converges with) from the controller."""
     playbook = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "playbooks" / "site.yml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from stackcheck import converge, headers, http, recap, scenario_vars, wait_for
+from stackcheck import converge, headers, http, platform_addresses, recap, scenario_vars, wait_for
 
 __all__ = [
     "ADDRESSES",
@@ -20,8 +20,8 @@ __all__ = [
 
 TOKEN = scenario_vars(Path(__file__).parent)["molecule_token"]
 SOCKET = "/run/hostwatch/hostwatch.sock"
-# Fixed in molecule.yml (platforms[].networks).
-ADDRESSES = {"hostwatch-mol-deb12": "172.30.1.11", "hostwatch-mol-deb13": "172.30.1.12"}
+# The fixed addresses of molecule.yml (platforms[].networks), read from there.
+ADDRESSES = platform_addresses()
 
 
 @pytest.fixture
