@@ -84,7 +84,8 @@ test-collection: collection
 	cd $(COLLECTION_TMP) && env -u ANSIBLE_CONFIG ANSIBLE_COLLECTIONS_PATH=$(COLLECTION_TMP)/path sh -c '\
 	  ansible-galaxy collection install --offline -p ./path ./hostwatch-stack-*.tar.gz && \
 	  ansible-galaxy collection list hostwatch.stack && \
-	  ansible-playbook --syntax-check -i localhost, hostwatch.stack.site'
+	  ansible-playbook --syntax-check -i localhost, hostwatch.stack.site hostwatch.stack.deploy \
+	    hostwatch.stack.rollback hostwatch.stack.status'
 	@# A HOME of its own: its ansible-lint would also read ~/.ansible/collections, where molecule installs
 	@# whatever checkout it last ran in.
 	cd $(COLLECTION_TMP) && mkdir -p home && env -u ANSIBLE_CONFIG -u ANSIBLE_COLLECTIONS_PATH HOME=$$PWD/home \
