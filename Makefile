@@ -72,6 +72,7 @@ test-collection: venv
 	  ansible-playbook --syntax-check -i localhost, hostwatch.stack.site'
 
 test-molecule: venv lab-images
+	bash lab/ensure-browser.sh
 	molecule test --all
 
 bench: venv
