@@ -66,8 +66,8 @@ def scenario_vars(tests_dir: Path) -> dict[str, Any]:
 
 
 def converge(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the scenario's converge playbook from the controller with extra arguments."""
-    playbook = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"
+    """Run the site playbook (what every scenario converges with) from the controller."""
+    playbook = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "playbooks" / "site.yml"
     cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(playbook), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
 
