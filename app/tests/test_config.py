@@ -76,7 +76,21 @@ BAD = [
     ("limits.max_lines", 0, "limits.max_lines", "integer >= 1"),
     ("limits.max_lines", 1.5, "limits.max_lines", "integer"),
     ("limits.default_lines", 6000, "limits.default_lines", "must not exceed limits.max_lines"),
-    ("limits.max_line_bytes", 2 << 20, "limits.max_line_bytes", "max_response_bytes"),
+    ("limits.max_response_bytes", 4096, "limits.max_line_bytes", "max_response_bytes"),
+    # upper bounds: past them a value is a typo or an attack on memory
+    ("limits.max_line_bytes", 2 << 20, "limits.max_line_bytes", "<= 1048576"),
+    ("limits.scan_bytes", 2**63 - 1, "limits.scan_bytes", "<= 1073741824"),
+    ("limits.max_lines", 2**63 - 1, "limits.max_lines", "<= 100000"),
+    ("limits.max_response_bytes", 2**63 - 1, "limits.max_response_bytes", "<= 67108864"),
+    ("limits.max_pattern_length", 10**6, "limits.max_pattern_length", "<= 4096"),
+    ("limits.max_concurrent_reads", 0, "limits.max_concurrent_reads", ">= 1"),
+    ("limits.max_concurrent_reads", 1000, "limits.max_concurrent_reads", "<= 64"),
+    ("follow.max_seconds", 1e20, "follow.max_seconds", "<= 86400"),
+    ("follow.heartbeat_seconds", 1e6, "follow.heartbeat_seconds", "<= 3600"),
+    ("follow.poll_seconds", 61, "follow.poll_seconds", "<= 60"),
+    ("follow.max_clients", 10**6, "follow.max_clients", "<= 256"),
+    ("health.cache_seconds", 1e9, "health.cache_seconds", "<= 3600"),
+    ("trusted_proxies", 10**9, "trusted_proxies", "<= 16"),
     ("limits.max_bytes", 1, "limits.max_bytes", "unknown key"),
     ("follow.max_clients", 0, "follow.max_clients", ">= 1"),
     ("follow.max_seconds", 0, "follow.max_seconds", ">= 0.1"),
@@ -191,7 +205,7 @@ def test_gunicorn_stops_with_one_line(tmp_path: Path, hooks: bool) -> None:
     ours = [ln for ln in run.stderr.splitlines() if ln.startswith("hostwatch:")]
     assert ours and set(ours) == {
         f"hostwatch: invalid config {tmp_path}/hostwatch.toml: "
-        "limits.max_lines: must be an integer >= 1, got 'many'"
+        "limits.max_lines: must be an integer >= 1 and <= 100000, got 'many'"
     }
     assert "Traceback" not in run.stderr
     if hooks:  # checked in the master before any worker is forked: exactly one line

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,12 +38,19 @@ def get(port: int, path: str) -> tuple[int, str]:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    follow = "max_clients = 2\nheartbeat_seconds = 0.2\nmax_seconds = 20\n"
+    with running_gunicorn(tmp_path, follow) as started:
+        yield started
+
+
+@contextmanager
+def running_gunicorn(tmp_path: Path, follow: str) -> Iterator[tuple[int, Path]]:
+    """gunicorn with 2 gthread workers of 4 threads serving tmp_path/app.log; `follow` is the body
+    of the [follow] table. Yields the port and the access log."""
     write_lines(tmp_path / "app.log", 20)
     config = tmp_path / "hostwatch.toml"
     config.write_text(
-        f'[logs]\napp = "{tmp_path}/app.log"\n'
-        "[follow]\nmax_clients = 2\nheartbeat_seconds = 0.2\nmax_seconds = 20\n"
-        f'slots_dir = "{tmp_path}/slots"\n'
+        f'[logs]\napp = "{tmp_path}/app.log"\n[follow]\n{follow}slots_dir = "{tmp_path}/slots"\n'
     )
     multiproc = tmp_path / "prom"
     multiproc.mkdir()

@@ -24,7 +24,8 @@ def token_ok(token: str) -> bool:
     matched = [hmac.compare_digest(digest, h) for h in hashes]
     if any(matched):
         return True
-    current_app.logger.warning("rejected bearer token from %s", request.remote_addr)
+    # the address may come from X-Forwarded-For, the client's text: logged escaped (%r)
+    current_app.logger.warning("rejected bearer token from %r", request.remote_addr)
     return False
 
 

@@ -66,6 +66,20 @@ class Limits:
     max_line_bytes: int = 8192
     scan_bytes: int = 67108864
     max_pattern_length: int = 256
+    # per worker: tails and filters at once; past it a 429, so threads stay free for /health
+    max_concurrent_reads: int = 2
+
+
+# Upper bounds: a value past them is a typo or an attack on the host's memory, never a need.
+_LIMITS_MAX = {
+    "default_lines": 100_000,
+    "max_lines": 100_000,
+    "max_response_bytes": 64 << 20,
+    "max_line_bytes": 1 << 20,
+    "scan_bytes": 1 << 30,
+    "max_pattern_length": 4096,
+    "max_concurrent_reads": 64,
+}
 
 
 @dataclass(frozen=True)
@@ -109,7 +123,9 @@ def parse(data: Mapping[str, Any]) -> Config:
         raise ConfigError("logs", "is required (a table of name = absolute path)")
     config = Config(
         logs=_logs(_table(data, "logs")),
-        trusted_proxies=_int(data, "trusted_proxies", Config.trusted_proxies, "", minimum=0),
+        trusted_proxies=_int(
+            data, "trusted_proxies", Config.trusted_proxies, "", minimum=0, maximum=16
+        ),
         health=_health(_table(data, "health")),
         auth=_auth(_table(data, "auth")),
         limits=_limits(_table(data, "limits")),
@@ -145,7 +161,9 @@ def _health(table: Mapping[str, Any]) -> HealthConfig:
             {m: _thresholds(mounts_table, m, None, "health.mounts.") for m in mounts_table}
         )
     return HealthConfig(
-        cache_seconds=_float(table, "cache_seconds", d.cache_seconds, "health.", minimum=0.0),
+        cache_seconds=_float(
+            table, "cache_seconds", d.cache_seconds, "health.", minimum=0.0, maximum=3600.0
+        ),
         load_per_core=_thresholds(table, "load_per_core", d.load_per_core, "health."),
         memory_percent=_thresholds(table, "memory_percent", d.memory_percent, "health."),
         swap_percent=_thresholds(table, "swap_percent", d.swap_percent, "health."),
@@ -178,7 +196,10 @@ def _limits(table: Mapping[str, Any]) -> Limits:
     d = Limits()
     _only_keys(table, "limits.", set(d.__dataclass_fields__))
     limits = Limits(
-        **{f: _int(table, f, getattr(d, f), "limits.", minimum=1) for f in d.__dataclass_fields__}
+        **{
+            f: _int(table, f, getattr(d, f), "limits.", minimum=1, maximum=_LIMITS_MAX[f])
+            for f in d.__dataclass_fields__
+        }
     )
     if limits.default_lines > limits.max_lines:
         raise ConfigError("limits.default_lines", "must not exceed limits.max_lines")
@@ -194,12 +215,16 @@ def _follow(table: Mapping[str, Any]) -> FollowConfig:
     if not isinstance(slots_dir, str) or not os.path.isabs(slots_dir):
         raise ConfigError("follow.slots_dir", f"must be an absolute path, got {slots_dir!r}")
     return FollowConfig(
-        max_clients=_int(table, "max_clients", d.max_clients, "follow.", minimum=1),
-        max_seconds=_float(table, "max_seconds", d.max_seconds, "follow.", minimum=0.1),
-        heartbeat_seconds=_float(
-            table, "heartbeat_seconds", d.heartbeat_seconds, "follow.", minimum=0.01
+        max_clients=_int(table, "max_clients", d.max_clients, "follow.", minimum=1, maximum=256),
+        max_seconds=_float(
+            table, "max_seconds", d.max_seconds, "follow.", minimum=0.1, maximum=86400.0
         ),
-        poll_seconds=_float(table, "poll_seconds", d.poll_seconds, "follow.", minimum=0.01),
+        heartbeat_seconds=_float(
+            table, "heartbeat_seconds", d.heartbeat_seconds, "follow.", minimum=0.01, maximum=3600.0
+        ),
+        poll_seconds=_float(
+            table, "poll_seconds", d.poll_seconds, "follow.", minimum=0.01, maximum=60.0
+        ),
         slots_dir=slots_dir,
     )
 
@@ -222,19 +247,38 @@ def _table(table: Mapping[str, Any], key: str, prefix: str = "") -> Mapping[str,
     return value
 
 
-def _int(table: Mapping[str, Any], key: str, default: int, prefix: str, minimum: int) -> int:
+def _int(
+    table: Mapping[str, Any],
+    key: str,
+    default: int,
+    prefix: str,
+    minimum: int,
+    maximum: int | None = None,
+) -> int:
     value = table.get(key, default)
+    bounds = f">= {minimum}" if maximum is None else f">= {minimum} and <= {maximum}"
     # bool is an int subclass in Python; `true` is never a count
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{prefix}{key}", f"must be an integer >= {minimum}, got {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
+        raise ConfigError(f"{prefix}{key}", f"must be an integer {bounds}, got {value!r}")
     return value
 
 
 def _float(
-    table: Mapping[str, Any], key: str, default: float, prefix: str, minimum: float
+    table: Mapping[str, Any],
+    key: str,
+    default: float,
+    prefix: str,
+    minimum: float,
+    maximum: float = math.inf,
 ) -> float:
     value = table.get(key, default)
-    problem = f"must be a finite number >= {minimum}, got {value!r}"
+    bounds = f">= {minimum}" if math.isinf(maximum) else f">= {minimum} and <= {maximum}"
+    problem = f"must be a finite number {bounds}, got {value!r}"
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{prefix}{key}", problem)
     try:
@@ -242,7 +286,7 @@ def _float(
     except OverflowError:  # an integer too large for a float
         raise ConfigError(f"{prefix}{key}", problem) from None
     # TOML has inf and nan: a nan threshold would pass every check, an infinite TTL break /health
-    if not math.isfinite(number) or number < minimum:
+    if not math.isfinite(number) or not minimum <= number <= maximum:
         raise ConfigError(f"{prefix}{key}", problem)
     return number
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import cast
 
 from flask import current_app
@@ -15,6 +16,12 @@ from .hostmetrics import CachedHost
 class Hostwatch:
     config: Config
     host: CachedHost
+    # this worker's log reads at once (limits.max_concurrent_reads)
+    reads: threading.BoundedSemaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        semaphore = threading.BoundedSemaphore(self.config.limits.max_concurrent_reads)
+        object.__setattr__(self, "reads", semaphore)  # frozen: set once, here
 
 
 def hostwatch() -> Hostwatch:

@@ -1,4 +1,5 @@
-"""Every 4xx/5xx as application/problem+json (RFC 9457), never a stack trace."""
+"""Every 4xx/5xx as application/problem+json (RFC 9457), never a stack trace; the headers every
+answer carries, whoever is in front of the app."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> 
         "detail": detail,
     }
     return Response(json.dumps(body) + "\n", status, headers, mimetype=PROBLEM_JSON)
+
+
+@bp.after_app_request
+def _no_sniffing(response: Response) -> Response:
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.app_errorhandler(HTTPException)

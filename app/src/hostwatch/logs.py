@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json as stdlib_json
 import os
+import socket
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -19,6 +22,8 @@ bp = Blueprint("logs", __name__, url_prefix="/logs")
 
 TAIL_PARAMS = {"lines", "format", "contains", "regex"}
 TRUNCATED = "oldest lines dropped to fit max_response_bytes"
+# A stream that its client stopped reading ends at most this long after follow.max_seconds.
+FOLLOW_GRACE_SECONDS = 5.0
 
 
 @bp.before_request
@@ -28,7 +33,11 @@ def _auth() -> None:
 
 @bp.get("")
 def index() -> Response:
-    return Response(json.dumps(listing()) + "\n", mimetype="application/json")
+    return Response(
+        json.dumps(listing()) + "\n",
+        mimetype="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def listing() -> list[dict[str, Any]]:
@@ -40,7 +49,8 @@ def listing() -> list[dict[str, Any]]:
             st = os.stat(path)
             entry["size"] = st.st_size
             entry["mtime"] = datetime.fromtimestamp(st.st_mtime, UTC).isoformat(timespec="seconds")
-            entry["readable"] = os.access(path, os.R_OK)
+            # what a tail would do: a symlink is never opened
+            entry["readable"] = os.access(path, os.R_OK) and not os.path.islink(path)
         except OSError:
             pass  # missing: size and mtime stay null
         entries.append(entry)
@@ -86,12 +96,25 @@ def gather(
     headers: dict[str, str] = {"Cache-Control": "no-store"}
     limits = hostwatch().config.limits
     found: tail.Tail
+    # a cap per worker on reads at once: the worker's other threads stay free for /health
+    if not hostwatch().reads.acquire(blocking=False):
+        abort(
+            429,
+            description=f"this worker already runs {limits.max_concurrent_reads} log reads; "
+            "retry in a moment",
+        )
     try:
         # what is gathered is bounded by the response cap already; fit() then trims
         # exactly, by what each line costs once rendered
+        stop = _client_gone_check()
         if matcher is None:
             found = tail.tail_lines(
-                path, n, max_line_bytes=limits.max_line_bytes, max_bytes=limits.max_response_bytes
+                path,
+                n,
+                max_line_bytes=limits.max_line_bytes,
+                max_bytes=limits.max_response_bytes,
+                scan_bytes=limits.scan_bytes,
+                stop=stop,
             )
         else:
             found = tail.tail_matching(
@@ -101,13 +124,14 @@ def gather(
                 scan_bytes=limits.scan_bytes,
                 max_line_bytes=limits.max_line_bytes,
                 max_bytes=limits.max_response_bytes,
+                stop=stop,
             )
             headers["X-Hostwatch-Scanned-Bytes"] = str(found.scanned_bytes)
-            headers["X-Hostwatch-Scan-Budget-Exhausted"] = (
-                "true" if found.budget_exhausted else "false"
-            )
+        headers["X-Hostwatch-Scan-Budget-Exhausted"] = "true" if found.budget_exhausted else "false"
     except OSError as err:
         _file_error(name, err)
+    finally:
+        hostwatch().reads.release()
     return found, headers
 
 
@@ -139,15 +163,25 @@ def follow(name: str) -> Response:
         slot.close()
         _file_error(name, err)
 
+    # A client that stops reading blocks the server's write, and with it the loop that would end
+    # the stream: a send timeout up to the end (plus a grace) bounds how long the slot is held.
+    sock = request.environ.get("gunicorn.socket")
+    deadline = time.monotonic() + cfg.follow.max_seconds + FOLLOW_GRACE_SECONDS
+
+    def bounded(chunk: str) -> str:
+        if isinstance(sock, socket.socket):
+            sock.settimeout(max(deadline - time.monotonic(), 0.1))
+        return chunk
+
     def events() -> Iterator[str]:
-        yield ": following\n\n"  # so clients and proxies see the stream start at once
+        yield bounded(": following\n\n")  # so clients and proxies see the stream start at once
         for line in follower:
             if line is None:
-                yield ": heartbeat\n\n"
+                yield bounded(": heartbeat\n\n")
             else:
                 # SSE data may not hold CR or LF; a log line only has a stray CR (CRLF logs)
-                yield f"data: {line.replace(chr(13), '')}\n\n"
-        yield "event: end\ndata: follow.max_seconds reached\n\n"
+                yield bounded(f"data: {line.replace(chr(13), '')}\n\n")
+        yield bounded("event: end\ndata: follow.max_seconds reached\n\n")
 
     response = Response(events(), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
@@ -156,6 +190,24 @@ def follow(name: str) -> Response:
     response.call_on_close(follower.close)
     response.call_on_close(slot.close)
     return response
+
+
+def _client_gone_check() -> Callable[[], bool] | None:
+    """A check that the client hung up, so a long scan can stop; None off gunicorn (tests)."""
+    sock = request.environ.get("gunicorn.socket")
+    if not isinstance(sock, socket.socket):
+        return None
+
+    def gone() -> bool:
+        try:
+            # b"" is an orderly close; pipelined bytes or no data at all mean it is still there
+            return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True  # reset
+
+    return gone
 
 
 def _json(value: object) -> str:
@@ -225,10 +277,17 @@ def _matcher(contains: str | None, regex: str | None) -> Callable[[bytes], bool]
 
 
 def _file_error(name: str, err: OSError) -> NoReturn:
-    if isinstance(err, FileNotFoundError):
+    # ENOTDIR: a component of the path is a file, so the log cannot exist
+    if isinstance(err, FileNotFoundError | NotADirectoryError):
         abort(404, description=f"configured log {name!r} is missing on this host")
     if isinstance(err, PermissionError):
         abort(403, description=f"configured log {name!r} is not readable by hostwatch")
     if isinstance(err, tail.NotARegularFile):
         abort(403, description=f"configured log {name!r} is not a regular file")
+    if err.errno == errno.ELOOP:  # O_NOFOLLOW on a symlink, or a loop of links on the way
+        abort(
+            403,
+            description=f"configured log {name!r} is a symbolic link (or a loop of them); "
+            "hostwatch does not follow links",
+        )
     raise err  # anything else is a server fault: the 500 handler logs it

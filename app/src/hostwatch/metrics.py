@@ -76,14 +76,21 @@ def _start_timer() -> None:
     g.hostwatch_started = time.perf_counter()
 
 
+# Every label value comes from a bounded set: a client picks the method and the path, so either
+# taken as sent would let it grow the series (and the multiprocess files) without end.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+
+
 @bp.after_app_request
 def _count(response: Response) -> Response:
+    method = request.method if request.method in KNOWN_METHODS else "other"
     # the route template, not the path, so unknown URLs cannot blow up label cardinality
     route = request.url_rule.rule if request.url_rule else "<unmatched>"
-    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+    status = str(response.status_code) if 100 <= response.status_code <= 599 else "other"
+    REQUESTS.labels(method, route, status).inc()
     started = g.get("hostwatch_started")
     if started is not None:
-        LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+        LATENCY.labels(method, route).observe(time.perf_counter() - started)
     return response
 
 

@@ -5,6 +5,9 @@ cost depends on how many lines are wanted and how long they are, never on the si
 A tail holds its lines whole only while they fit in `max_bytes` (the response cap); past that, and
 for filters, each line is held only up to `max_line_bytes` (+1 byte to know it was longer), so even
 a giant line cannot grow memory. Bytes are decoded at the very end with invalid UTF-8 replaced.
+What is read is bounded too: tails and filters stop after `scan_bytes` (a file of giant lines,
+or the NUL hole copytruncate leaves, must not make a request read gigabytes) or as soon as
+`stop()` says the client has gone.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import BinaryIO
 CHUNK_SIZE = 8 * 1024
 DEFAULT_MAX_LINE_BYTES = 8192
 READ_STEP = 64 * 1024  # what a follower reads at most per step
+STOP_CHECK_BYTES = 1 << 20  # how often a backward scan asks whether to go on
 
 
 class NotARegularFile(OSError):
@@ -27,8 +31,12 @@ class NotARegularFile(OSError):
 
 
 def open_log(path: str) -> BinaryIO:
-    """Open for reading without ever blocking (a FIFO would block a plain open) and only files."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    """Open for reading without ever blocking (a FIFO would block a plain open) and only files.
+
+    A symlink in the last component is refused (ELOOP): a log swapped for a link to another file
+    must not serve that file.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise NotARegularFile(f"{path} is not a regular file")
@@ -46,11 +54,18 @@ def render(line: bytes, max_line_bytes: int) -> str:
 class _BackwardLines:
     """Complete lines of the file, newest first, each cut to max_line_bytes + 1 bytes.
 
-    Reading stops after `budget` bytes; `scanned` is what was read and `at_start` says whether the
-    beginning of the file was reached (so every line has been seen). An empty file has no lines.
+    Reading stops after `budget` bytes, or when `stop()` (asked every STOP_CHECK_BYTES) is true;
+    `scanned` is what was read and `at_start` says whether the beginning of the file was reached (so
+    every line has been seen). An empty file has no lines.
     """
 
-    def __init__(self, f: BinaryIO, max_line_bytes: int, budget: int | None) -> None:
+    def __init__(
+        self,
+        f: BinaryIO,
+        max_line_bytes: int,
+        budget: int | None,
+        stop: Callable[[], bool] | None = None,
+    ) -> None:
         fd = f.fileno()
         size = os.fstat(fd).st_size
         # a final newline ends the last line, it does not start another; "\n" is one empty line
@@ -61,12 +76,18 @@ class _BackwardLines:
         self.budget = self.end if budget is None else min(budget, self.end)
         self.scanned = 0
         self.at_start = False
+        self.stop = stop
 
     def __iter__(self) -> Iterator[bytes]:
         fd = self.f.fileno()
         pos = self.end
         carry = b""  # the head of a line whose newline (to its left) is not read yet
+        next_check = STOP_CHECK_BYTES
         while self.scanned < self.budget:
+            if self.stop is not None and self.scanned >= next_check:
+                next_check += STOP_CHECK_BYTES
+                if self.stop():
+                    break
             # chunks aligned to CHUNK_SIZE after the first, like GNU tail, so reads stay aligned
             start = max(self.end - self.budget, (pos - 1) // CHUNK_SIZE * CHUNK_SIZE)
             block = os.pread(fd, pos - start, start)
@@ -88,6 +109,7 @@ class _BackwardLines:
 class Tail:
     lines: list[str]  # oldest first
     truncated: bool  # older lines were wanted but left out: they would not fit max_bytes
+    budget_exhausted: bool = False  # stopped by scan_bytes (or stop()) before n lines or the start
 
 
 def _newest(lines: Iterable[bytes], n: int, max_bytes: int | None) -> tuple[list[bytes], bool]:
@@ -115,16 +137,21 @@ def tail_lines(
     *,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     max_bytes: int | None = None,
+    scan_bytes: int | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Tail:
-    """The last n lines of the file that fit in max_bytes (None: no limit but n)."""
+    """The last n lines of the file that fit in max_bytes (None: no limit but n), found within the
+    last scan_bytes of it (None: no limit)."""
     room = n * (max_line_bytes + 1) if max_bytes is None else max_bytes
     with open_log(path) as f:
         if os.fstat(f.fileno()).st_size == 0:
             return Tail([], False)  # no lines, where a file of just "\n" has one empty line
         region = _last_lines(f, n, room)
         if region is None:  # too long to hold whole: keep only the head of each line
-            lines, truncated = _newest(_BackwardLines(f, max_line_bytes, None), n, max_bytes)
-            return Tail(_render_all(lines, max_line_bytes), truncated)
+            scan = _BackwardLines(f, max_line_bytes, scan_bytes, stop)
+            lines, truncated = _newest(scan, n, max_bytes)
+            exhausted = len(lines) < n and not truncated and not scan.at_start
+            return Tail(_render_all(lines, max_line_bytes), truncated, exhausted)
     # One decode and one split, all in C. A character is at most 4 bytes, so lines this short in
     # characters cannot be over the cap in bytes; otherwise cut line by line.
     text = region.decode("utf-8", "replace").split("\n")
@@ -168,8 +195,7 @@ def _render_all(lines: list[bytes], max_line_bytes: int) -> list[str]:
 
 @dataclass(frozen=True)
 class Matches(Tail):
-    scanned_bytes: int
-    budget_exhausted: bool  # stopped by scan_bytes before finding n lines or the file start
+    scanned_bytes: int = 0
 
 
 def tail_matching(
@@ -180,13 +206,14 @@ def tail_matching(
     scan_bytes: int,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     max_bytes: int | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Matches:
     """The last n lines for which matches(line bytes) is true, scanning back at most scan_bytes.
 
     A line is matched on its first max_line_bytes bytes, which is what a client would see of it.
     """
     with open_log(path) as f:
-        scan = _BackwardLines(f, max_line_bytes, scan_bytes)
+        scan = _BackwardLines(f, max_line_bytes, scan_bytes, stop)
         found = (line for line in scan if matches(line[:max_line_bytes]))
         lines, truncated = _newest(found, n, max_bytes)
     # fewer than n without running out of room: the scan ended, at the file start or the budget

@@ -52,8 +52,7 @@ class Check:
 
 @bp.after_request
 def _headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = CSP  # nosniff: on every answer (errors.py)
     response.headers["Referrer-Policy"] = "no-referrer"
     if response.mimetype == "text/html":
         response.headers["Cache-Control"] = "no-store"  # live figures, and log lines
@@ -150,8 +149,7 @@ def tail_page() -> tuple[str, int]:
                 context["notes"].append(logs.TRUNCATED)
             if headers.get("X-Hostwatch-Scan-Budget-Exhausted") == "true":
                 context["notes"].append(
-                    f"the filter stopped after scanning {headers['X-Hostwatch-Scanned-Bytes']}"
-                    " bytes (limits.scan_bytes); older lines were not searched"
+                    "the search stopped after limits.scan_bytes; older lines were not read"
                 )
     except _Refused as err:
         status, context["error"] = err.status, err.detail

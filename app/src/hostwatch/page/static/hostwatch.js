@@ -228,7 +228,7 @@
     const notes = [`${lines.length} line${lines.length === 1 ? '' : 's'} of ${name}`];
     if (resp.headers.get('X-Hostwatch-Truncated')) notes.push('older lines dropped to fit the response');
     if (resp.headers.get('X-Hostwatch-Scan-Budget-Exhausted') === 'true') {
-      notes.push('the filter stopped before the start of the file');
+      notes.push('the search stopped after limits.scan_bytes; older lines were not read');
     }
     $('view-note').textContent = notes.join(' · ');
   }
