@@ -163,6 +163,7 @@ def test_tail_page_with_tokens_takes_the_token_by_post_only(config):
     assert 'name="token" type="password"' in asked.text
     assert lines_of(asked.text) == []
     assert '<th scope="row">app</th>' not in asked.text  # not even the list without a token
+    assert 'id="prompt"' in asked.text
     # a token in the query string is not taken: it would end up in access logs
     in_url = client.get("/tail", query_string={"log": "app", "token": TOKEN})
     assert in_url.status_code == 400
@@ -170,6 +171,11 @@ def test_tail_page_with_tokens_takes_the_token_by_post_only(config):
     assert wrong.status_code == 401
     assert "not accepted" in wrong.text
     assert lines_of(wrong.text) == []
+    listed = client.post("/tail", data={"log": "", "token": TOKEN})  # the token alone: the list
+    assert listed.status_code == 200
+    assert "<option selected>app</option>" not in listed.text
+    assert "<option>app</option>" in listed.text
+    assert lines_of(listed.text) == []
     right = client.post("/tail", data={"log": "app", "lines": "2", "token": TOKEN})
     assert right.status_code == 200
     assert lines_of(right.text) == ["line 299", "line 300"]

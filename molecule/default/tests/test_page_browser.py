@@ -242,9 +242,15 @@ def test_page_tail_without_javascript_takes_the_token_by_post(page):
 
 
 def test_page_no_console_errors(page):
+    # a blocked script, style or request (CSP), a failed load or a script error would all be here
     page.collect_logs()
     errors = [entry for entry in page.console if entry["level"] == "SEVERE"]
     assert errors == []
+    with urllib.request.urlopen(page.url, timeout=5) as reply:  # noqa: S310  # http, made here
+        policies = reply.headers.get_all("Content-Security-Policy")
+    assert len(policies) == 1, policies  # nginx's, the app's copy hidden
+    assert policies[0].startswith("default-src 'none';")
+    assert "unsafe" not in policies[0]
 
 
 def test_page_refused_from_an_address_not_on_its_allowlist(host):

@@ -120,6 +120,7 @@ def tail_page() -> tuple[str, int]:
         "lines": None,
         "notes": [],
         "error": None,
+        "prompt": None,
         "limits": hostwatch().config.limits,
     }
     status = 200
@@ -131,8 +132,9 @@ def tail_page() -> tuple[str, int]:
             raise _Refused(400, f"unknown field {unknown[0]!r}")
         if tokens_configured():
             token = request.form.get("token", "") if request.method == "POST" else ""
-            if not token:
-                raise _Refused(401, "this host needs a token: enter it and send the form")
+            if not token:  # asked for, not an error: the first visit looks like this
+                context["prompt"] = "this host needs a token: enter it and send the form"
+                return render_template("page/tail.html", **context), 401
             if not token_ok(token):
                 raise _Refused(401, "the token was not accepted")
         context["logs"] = logs.listing()
