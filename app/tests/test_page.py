@@ -159,6 +159,7 @@ def test_tail_page_with_tokens_takes_the_token_by_post_only(config):
     client = token_client(config)
     asked = client.get("/tail", query_string={"log": "app"})
     assert asked.status_code == 401
+    assert asked.headers["WWW-Authenticate"] == 'Bearer realm="hostwatch"'
     assert 'method="post"' in asked.text
     assert 'name="token" type="password"' in asked.text
     assert lines_of(asked.text) == []
@@ -169,6 +170,7 @@ def test_tail_page_with_tokens_takes_the_token_by_post_only(config):
     assert in_url.status_code == 400
     wrong = client.post("/tail", data={"log": "app", "lines": "2", "token": "wrong"})
     assert wrong.status_code == 401
+    assert "WWW-Authenticate" in wrong.headers
     assert "not accepted" in wrong.text
     assert lines_of(wrong.text) == []
     listed = client.post("/tail", data={"log": "", "token": TOKEN})  # the token alone: the list

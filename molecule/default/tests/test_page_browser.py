@@ -36,7 +36,7 @@ FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--window-size=1280,1400",
+    "--window-size=1280,1150",
 ]
 # Where each run leaves its screenshot (docs/page.png in the repository is one, copied once).
 SCREENSHOT = Path(tempfile.gettempdir()) / "hostwatch-page.png"
@@ -203,11 +203,21 @@ def test_page_filtered_tail_shows_the_right_lines(page):
 def test_page_shows_markup_and_bad_bytes_as_text(page):
     marker = f"markup-{uuid.uuid4().hex[:12]}"
     hostile = f"{marker} <script>document.title='owned'</script><img src=x>"
-    page.write(hostile.encode(), f"{marker} bad \xff bytes".encode("latin-1"))
+    long = f"{marker} long:" + "0123456789abcdef" * 40  # no space to break at
+    page.write(hostile.encode(), f"{marker} bad \xff bytes".encode("latin-1"), long.encode())
     title = page.driver.title
-    assert page.tail(5, contains=marker) == [hostile, f"{marker} bad \ufffd bytes"]
+    assert page.tail(5, contains=marker) == [hostile, f"{marker} bad \ufffd bytes", long]
     assert page.js("return document.querySelectorAll('#lines script, #lines img').length") == 0
     assert page.driver.title == title
+    # the long line wraps inside the view: several rows high, nothing sticks out sideways
+    view = page.js(
+        "const v = document.getElementById('lines'), l = v.lastElementChild;"
+        "return [v.scrollWidth, v.clientWidth, l.getBoundingClientRect().height,"
+        " v.firstElementChild.getBoundingClientRect().height]"
+    )
+    scroll_width, width, long_height, short_height = view
+    assert scroll_width <= width
+    assert long_height >= 3 * short_height
 
 
 def test_page_follow_shows_a_new_line_within_2_s(page):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, Unauthorized
 
 from .. import health, logs
 from ..auth import token_ok, tokens_configured
@@ -104,7 +104,7 @@ def index() -> str:
 
 
 @bp.route("/tail", methods=["GET", "POST"])
-def tail_page() -> tuple[str, int]:
+def tail_page() -> tuple[str, int, dict[str, str]]:
     """A log's last lines as HTML, for a browser without JavaScript.
 
     A form cannot send an Authorization header, so when tokens are configured the form is sent by
@@ -124,19 +124,21 @@ def tail_page() -> tuple[str, int]:
         "limits": hostwatch().config.limits,
     }
     status = 200
+    # a 401 names its scheme (RFC 9110); browsers show the page, they do not prompt for Bearer
+    challenge = {"WWW-Authenticate": 'Bearer realm="hostwatch"'} if tokens_configured() else {}
     try:
         # a token is taken from a POSTed form only: in a URL it would end up in access logs
         allowed = TAIL_FIELDS | ({"token"} if request.method == "POST" else set())
         unknown = sorted(set(form) - allowed)
         if unknown:
-            raise _Refused(400, f"unknown field {unknown[0]!r}")
+            raise BadRequest(f"unknown field {unknown[0]!r}")
         if tokens_configured():
             token = request.form.get("token", "") if request.method == "POST" else ""
             if not token:  # asked for, not an error: the first visit looks like this
                 context["prompt"] = "this host needs a token: enter it and send the form"
-                return render_template("page/tail.html", **context), 401
+                return render_template("page/tail.html", **context), 401, challenge
             if not token_ok(token):
-                raise _Refused(401, "the token was not accepted")
+                raise Unauthorized("the token was not accepted")
         context["logs"] = logs.listing()
         if fields["log"]:
             found, headers = logs.gather(
@@ -153,18 +155,9 @@ def tail_page() -> tuple[str, int]:
                 context["notes"].append(
                     "the search stopped after limits.scan_bytes; older lines were not read"
                 )
-    except _Refused as err:
-        status, context["error"] = err.status, err.detail
-    except HTTPException as err:  # the API's own checks: bad lines/regex, missing log, ...
+    except HTTPException as err:  # ours above, and the API's: bad lines or regex, missing log
         status, context["error"] = err.code or 400, err.description
-    return render_template("page/tail.html", **context), status
-
-
-class _Refused(Exception):
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
+    return render_template("page/tail.html", **context), status, challenge if status == 401 else {}
 
 
 def _checks(doc: dict[str, Any] | None) -> list[Check]:
