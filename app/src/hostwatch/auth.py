@@ -33,7 +33,7 @@ def require_token() -> None:
     """Abort with 401 unless the request carries a configured token (no tokens: open)."""
     if not tokens_configured():
         return
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token and token_ok(token):
         return
     abort(401, description="this resource needs 'Authorization: Bearer <token>'")
