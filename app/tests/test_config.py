@@ -278,3 +278,32 @@ def test_check_cli_missing_file_and_usage(tmp_path: Path) -> None:
         check=False,
     )
     assert run.returncode == 2 and run.stderr == "usage: python -m hostwatch.config PATH\n"
+
+
+def test_check_cli_runs_without_flask_reading_stdin() -> None:
+    # The deploy runs the check on the controller, whose Python need not have Flask, with the
+    # rendered config on stdin: importing the package must not import Flask or Werkzeug.
+    blocked = (
+        "import runpy, sys; sys.modules['flask'] = sys.modules['werkzeug'] = None; "
+        "sys.argv = ['hostwatch.config', '/dev/stdin']; "
+        "runpy.run_module('hostwatch.config', run_name='__main__', alter_sys=True)"
+    )
+
+    def check(text: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", blocked],
+            input=text,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+
+    good = check(EXAMPLE.read_text())
+    assert (good.returncode, good.stderr) == (0, ""), good.stderr
+    bad = check('[logs]\napp = "/x"\n[health]\nload_per_core = { warn = 5, fail = 1 }\n')
+    assert bad.returncode == 1
+    assert bad.stderr == (
+        "hostwatch: invalid config /dev/stdin: "
+        "health.load_per_core: warn (5.0) must not exceed fail (1.0)\n"
+    )

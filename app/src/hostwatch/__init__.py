@@ -7,10 +7,9 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
-
 if TYPE_CHECKING:  # not imported at run time: `python -m hostwatch.config` must load it only once
+    from flask import Flask
+
     from .config import Config
 
 __version__ = "0.1.0"
@@ -50,6 +49,11 @@ def create_app(test_config: Mapping[str, Any] | str | os.PathLike[str] | None = 
 
 
 def _build(cfg: Config) -> Flask:
+    # Flask is imported here, not at the top: `python -m hostwatch.config` (the deploy's config
+    # check, run on a controller that need not have Flask) imports this package first.
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
     from . import errors, health, logs, metrics, page
     from .context import Hostwatch
     from .hostmetrics import CachedHost

@@ -67,7 +67,7 @@ class Limits:
     scan_bytes: int = 67108864
     max_pattern_length: int = 256
     # per worker: tails and filters at once; past it a 429, so threads stay free for /health
-    max_concurrent_reads: int = 2
+    max_concurrent_reads: int = 1
 
 
 # Upper bounds: a value past them is a typo or an attack on the host's memory, never a need.

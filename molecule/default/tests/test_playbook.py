@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import testinfra
 from conftest import ADDRESSES, converge, http, recap
 
@@ -24,13 +25,28 @@ def test_check_mode_on_converged_hosts_changes_nothing():
     assert all(c["changed"] == 0 and c["failed"] == 0 for c in counts.values()), run.stdout
 
 
-def test_wrong_typed_variable_fails_before_any_change():
-    # a variable of the last-but-one role: the play must stop before the first role runs
-    run = converge("-e", '{"hostwatch_nginx_rate_limit_burst": "lots"}')
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        # a wrong type of the last-but-one role's variable (argument_specs)
+        (
+            '{"hostwatch_nginx_rate_limit_burst": "lots"}',
+            "argument 'hostwatch_nginx_rate_limit_burst' is of type str",
+        ),
+        # the app's own rule, not repeated in the role: its validator, run on the controller
+        (
+            '{"hostwatch_app_limits": {"default_lines": 10, "max_lines": 5}}',
+            "limits.default_lines: must not exceed limits.max_lines",
+        ),
+    ],
+    ids=["wrong-type", "app-config-rule"],
+)
+def test_bad_variable_stops_before_any_change_naming_it(extra, message):
+    run = converge("-e", extra)
     said = run.stdout + run.stderr
     assert run.returncode != 0
-    assert "argument 'hostwatch_nginx_rate_limit_burst' is of type str" in said, said
-    assert "hostwatch.stack.user :" not in run.stdout
+    assert message in said, said
+    assert "hostwatch.stack.user :" not in run.stdout  # stopped before the first role
     assert all(c["changed"] == 0 for c in recap(run.stdout).values()), run.stdout
 
 

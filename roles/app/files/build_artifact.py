@@ -183,7 +183,10 @@ def main() -> int:
     )
     parser.add_argument("--cache", required=True, help="artifact cache directory (~ is expanded)")
     parser.add_argument(
-        "--target", action="append", required=True, help="<python X.Y>:<arch>:<glibc 2.Y>"
+        "--target",
+        action="append",
+        default=[],
+        help="<python X.Y>:<arch>:<glibc 2.Y>; none: only the wheel, the hash and the release id",
     )
     parser.add_argument(
         "--release-id", default="", help="fix the release id (must carry this hash)"

@@ -1,0 +1,262 @@
+"""The stack under attack: one converged host, one attacker with three addresses (see molecule.yml).
+
+The tests run once each, in this order (the faults last), from the controller; traffic is generated
+inside the attacker by attack.py and goes only to the scenario's host.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shlex
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import testinfra
+from stackcheck import converge, http, scenario_vars, wait_for  # molecule/shared, on PYTHONPATH
+
+VARS = scenario_vars(Path(__file__).parent)
+TOKEN = VARS["molecule_token"]
+DIGEST = hashlib.sha256(TOKEN.encode()).hexdigest()
+HOST_IP = "172.30.3.11"
+CANARY = "CANARY-7d1e"
+# What no answer may ever hold: the adm-readable canary, the token digest of the app's config,
+# and any line of /etc/passwd.
+CANARIES = [CANARY, DIGEST, "root:x:0:0"]
+PROBLEM = "application/problem+json"
+BASE = "http://127.0.0.1"
+AUTH = ("-H", f"Authorization: Bearer {TOKEN}")
+
+
+def _host(name: str) -> Any:
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    return testinfra.get_host(f"ansible://{name}", ansible_inventory=inventory)
+
+
+@pytest.fixture(scope="module")
+def target() -> Any:
+    return _host("hostwatch-sec-host")
+
+
+@pytest.fixture(scope="module")
+def attacker() -> Any:
+    return _host("hostwatch-sec-attacker")
+
+
+def install(where: Any) -> None:
+    script = base64.b64encode((Path(__file__).parent / "attack.py").read_bytes()).decode()
+    where.run_expect([0], f"echo {script} | base64 -d > /root/attack.py")
+
+
+def attack(where: Any, *args: str, timeout: int = 300) -> Any:
+    """Run attack.py inside `where` and return its JSON."""
+    install(where)
+    run = where.run(f"timeout {timeout} python3 /root/attack.py {shlex.join(args)}")
+    assert run.rc == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    by: dict[str, Counter[str]] = {}
+    for r in rows:
+        outcome = "closed (444)" if r["status"] is None else str(r["status"])
+        by.setdefault(r["category"], Counter())[outcome] += 1
+    width = max(len(c) for c in by) + 2
+    lines = [f"{'category':<{width}} {'cases':>5}  outcomes"]
+    for category, counts in by.items():
+        outcomes = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+        lines.append(f"{category:<{width}} {sum(counts.values()):>5}  {outcomes}")
+    total = Counter("closed (444)" if r["status"] is None else str(r["status"]) for r in rows)
+    outcomes = ", ".join(f"{k}: {v}" for k, v in sorted(total.items()))
+    lines.append(f"{'total':<{width}} {len(rows):>5}  {outcomes}")
+    return "\n".join(lines)
+
+
+def swap_for_symlink(target: Any, log: str, to: str) -> None:
+    """`ln -s TO .tmp && mv -T .tmp LOG`, keeping the real file aside."""
+    target.run_expect([0], f"cp -p {log} {log}.orig && ln -sfn {to} {log}.tmp")
+    target.run_expect([0], f"mv -T {log}.tmp {log}")
+
+
+def test_bad_input_corpus(target: Any, attacker: Any) -> None:
+    rows = attack(attacker, "corpus", HOST_IP, TOKEN, "main", ",".join(CANARIES))
+    log = "/var/log/hwtest/app.log"
+    for to in ("/var/log/canary.log", "/etc/hostwatch/hostwatch.toml"):
+        swap_for_symlink(target, log, to)
+        try:
+            swapped = attack(attacker, "corpus", HOST_IP, TOKEN, "symlink", ",".join(CANARIES))
+        finally:
+            target.run_expect([0], f"mv -T {log}.orig {log}")
+        assert all(r["status"] in (200, 403) for r in swapped), swapped  # 200: the listing
+        assert [r["status"] for r in swapped if r["name"] != "/logs"] == [403] * 4, swapped
+        rows += swapped
+    print(f"\nbad-input corpus through nginx ({len(rows)} cases):\n{table(rows)}")
+
+    assert len(rows) >= 300
+    server_errors = [r for r in rows if r["status"] is not None and r["status"] >= 500]
+    assert not server_errors, server_errors
+    leaks = [r for r in rows if r["leak"]]
+    assert not leaks, leaks
+    errors = [r for r in rows if r["status"] is not None and r["status"] >= 400]
+    not_problems = [r for r in errors if not r["ctype"].startswith(PROBLEM)]
+    assert not not_problems, not_problems
+    # no answer at all is for unknown Host names only (444)
+    closed = [r for r in rows if r["status"] is None and r["category"] != "unknown host"]
+    assert not closed, closed
+    baseline = [r["status"] for r in rows if r["category"] == "baseline"]
+    assert baseline == [200] * len(baseline)
+
+
+def test_denied_address_gets_403_on_everything(attacker: Any) -> None:
+    script = (
+        "import json,sys; sys.path.insert(0,'/root'); import attack as a\n"
+        "import time\n"
+        "paths=['/health','/health/live','/metrics','/logs','/logs/app','/logs/app/follow','/x']*5\n"
+        "rs=[]\n"
+        "for p in paths:\n"
+        f"    rs.append(a.request('{HOST_IP}', a.get(p,'Authorization: Bearer {TOKEN}')"
+        f".replace(b'HOST',b'{HOST_IP}'), src=a.DENIED))\n"
+        # under the rate limit: nginx counts a request before it checks the allowlist
+        "    time.sleep(0.1)\n"
+        "print(json.dumps([[r['status'], r['ctype']] for r in rs]))"
+    )
+    install(attacker)
+    run = attacker.run(f"python3 -c {shlex.quote(script)}")
+    answers = json.loads(run.stdout)
+    statuses = Counter(s for s, _ in answers)
+    print(f"\nfrom the denied address: {dict(statuses)} of {len(answers)}")
+    assert statuses == {403: len(answers)}
+    assert all(c.startswith(PROBLEM) for _, c in answers)
+
+
+def test_flood_is_served_at_rate_plus_burst(attacker: Any) -> None:
+    rate = float(VARS["hostwatch_nginx_rate_limit_rate"].removesuffix("r/s"))
+    burst = int(VARS["hostwatch_nginx_rate_limit_burst"])
+    result = attack(attacker, "flood", HOST_IP, "2000", "10")
+    counts, elapsed = result["counts"], result["elapsed"]
+    expected = rate * elapsed + burst
+    served = counts.get("200", 0)
+    print(
+        f"\nflood: 2000 requests in {elapsed:.1f} s from the limited address: {counts}; "
+        f"expected served {expected:.0f} (rate {rate:g}/s x {elapsed:.1f} s + burst {burst}); "
+        f"exempt address meanwhile: {result['exempt']}"
+    )
+    assert abs(served - expected) <= 0.1 * expected
+    assert served + counts.get("429", 0) == 2000
+    assert set(result["exempt"]) == {"200"}
+
+
+def test_metrics_series_stay_bounded(target: Any) -> None:
+    def series() -> tuple[int, int, set[str]]:
+        text = target.run(f"curl -sS {BASE}/metrics").stdout
+        lines = [ln for ln in text.splitlines() if ln.startswith("hostwatch_http_requests_total{")]
+        methods = {ln.split('method="')[1].split('"')[0] for ln in lines}
+        return len(lines), len(text), methods
+
+    before, size_before, _ = series()
+    result = attack(target, "methods", "/run/hostwatch/hostwatch.sock", "1000")
+    after, size_after, methods = series()
+    print(
+        f"\n1000 random methods straight to the app ({result['statuses']}): "
+        f"request series {before} -> {after}, /metrics {size_before} -> {size_after} bytes, "
+        f"methods {sorted(methods)}"
+    )
+    assert methods <= {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"}
+    assert after - before <= 3  # at most other x (route, status) pairs new to this run
+    assert size_after < size_before + 4096
+
+
+def test_health_never_starves(attacker: Any) -> None:
+    result = attack(attacker, "starve", HOST_IP, TOKEN, "10")
+    print(
+        f"\nstarvation: 16 heavy log requests in a loop + 5 follows; /health/live p50 "
+        f"{result['live_p50']:.1f} ms, p99 {result['live_p99']:.1f} ms, "
+        f"max {result['live_max']:.1f} ms ({result['samples']} samples); /health p50 "
+        f"{result['health_p50']:.1f} ms, p99 {result['health_p99']:.1f} ms; "
+        f"heavy answers {result['heavy']}; follows {result['follows']}"
+    )
+    assert result["failures"] == 0
+    assert result["live_p99"] < 250
+    assert "200" in result["heavy"]
+    follows = Counter(s for s, _ in result["follows"])
+    assert follows == {200: 4, 429: 1}, result["follows"]
+    # the fifth, the third from one address, is refused by nginx's per-address limit
+    assert any(s == 429 and "connection limit" in d for s, d in result["follows"])
+
+
+def test_sandbox_from_inside_the_service(target: Any) -> None:
+    pid = target.check_output("systemctl show -p MainPID --value hostwatch.service")
+    ns = f"nsenter -t {pid} -m"
+    as_app = f"{ns} setpriv --reuid hostwatch --regid hostwatch --init-groups"
+    assert set(target.check_output(f"{ns} ls /var/log").split()) == {"hostwatch", "hwtest", "nginx"}
+    assert target.run(f"{ns} cat /var/log/canary.log").rc != 0
+    for path in ("/usr/hw-probe", "/etc/hw-probe", "/home/hw-probe", "/var/log/hwtest/hw-probe"):
+        assert target.run(f"{ns} touch {path}").rc != 0, path
+    for path in ("/run/hostwatch-app/hw-probe", "/var/log/hostwatch/hw-probe"):
+        target.run_expect([0], f"{as_app} touch {path} && {ns} rm {path}")
+    exposure = target.check_output("systemd-analyze security hostwatch.service | tail -1")
+    print(f"\n{exposure}")
+    assert float(exposure.split(":")[1].split()[0]) <= 1.0
+
+
+def test_rotation_shows_through_the_sandbox(target: Any) -> None:
+    log = "/var/log/hwtest/app.log"
+    target.run_expect([0], f"mv {log} {log}.1 && echo after-rename > {log}")
+    assert http(target, f"{BASE}/logs/app?lines=1", *AUTH).body.strip() == "after-rename"
+    target.run_expect([0], f"cp {log} {log}.2 && truncate -s 0 {log}")
+    target.run_expect([0], f"echo after-copytruncate >> {log}")
+    assert http(target, f"{BASE}/logs/app?lines=1", *AUTH).body.strip() == "after-copytruncate"
+
+
+def test_fault_kill_master_recovers_within_5s(target: Any) -> None:
+    pid = target.check_output("systemctl show -p MainPID --value hostwatch.service")
+    target.run_expect([0], f"kill -9 {pid}")
+    started = time.monotonic()
+    main_pid = "systemctl show -p MainPID --value hostwatch.service"
+    assert wait_for(
+        lambda: (
+            http(target, f"{BASE}/health/live").status == 200
+            and target.check_output(main_pid) not in ("0", pid)
+        ),
+        5,
+    )
+    print(f"\nhealthy again {time.monotonic() - started:.1f} s after kill -9 of the master")
+
+
+def test_fault_full_mount_fails_health_naming_it(target: Any) -> None:
+    target.run_expect([0], "dd if=/dev/zero of=/mnt/small/fill bs=1k count=2048 2>/dev/null; true")
+    try:
+        assert wait_for(lambda: http(target, f"{BASE}/health").status == 503, 5)
+        doc = http(target, f"{BASE}/health").json()
+        failing = [c for c in doc["checks"]["disk:utilization"] if c["status"] == "fail"]
+        assert [c["componentId"] for c in failing] == ["/mnt/small"]
+    finally:
+        target.run_expect([0], "rm -f /mnt/small/fill")
+    assert wait_for(lambda: http(target, f"{BASE}/health").status == 200, 5)
+
+
+def test_fault_deleted_log_is_404_others_served(target: Any) -> None:
+    target.run_expect([0], "rm -f /var/log/hwtest/gone.log")
+    reply = http(target, f"{BASE}/logs/gone", *AUTH)
+    assert reply.status == 404 and reply.content_type.startswith(PROBLEM)
+    assert "missing" in reply.json()["detail"]
+    assert http(target, f"{BASE}/logs/app", *AUTH).status == 200
+    assert http(target, f"{BASE}/logs/nginx_access?lines=1", *AUTH).status == 200
+
+
+def test_fault_bad_config_is_refused_and_the_old_release_serves(target: Any) -> None:
+    config = "/etc/hostwatch/hostwatch.toml"
+    current = "/opt/hostwatch/current"
+    before = (target.file(config).sha256sum, target.file(current).linked_to)
+    run = converge("-e", '{"hostwatch_app_limits": {"scan_bytes": 9223372036854775807}}')
+    said = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "limits.scan_bytes" in said and "<= 1073741824" in said, said[-3000:]
+    assert (target.file(config).sha256sum, target.file(current).linked_to) == before
+    assert http(target, f"{BASE}/health/live").status == 200
+    assert http(target, f"{BASE}/logs/app", *AUTH).status == 200
