@@ -36,7 +36,7 @@ FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--window-size=1280,1150",
+    "--window-size=1280,1300",
 ]
 # Where each run leaves its screenshot (docs/page.png in the repository is one, copied once).
 SCREENSHOT = Path(tempfile.gettempdir()) / "hostwatch-page.png"
