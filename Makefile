@@ -109,6 +109,7 @@ sanity: collection
 	    ansible-test sanity --python 3.11 --color no
 
 test-molecule: venv lab-images
+	bash lab/ensure-browser.sh
 	molecule test --all
 
 bench: venv lab-images

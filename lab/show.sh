@@ -21,6 +21,10 @@ done <<<"$hosts"
 
 cat <<TXT
 
+The operator page of each host (a browser on this machine; the token is asked once per tab):
+$(while read -r name ip; do echo "  http://$ip/    ($name)"; done <<<"$hosts")
+  token: $token
+
 The lab hosts are systemd containers on this machine:
   curl http://$(awk 'NR==1{print $2}' <<<"$hosts")/health
   curl -H 'Authorization: Bearer $token' http://$(awk 'NR==1{print $2}' <<<"$hosts")/logs

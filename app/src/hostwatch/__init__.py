@@ -54,16 +54,16 @@ def _build(cfg: Config) -> Flask:
     from flask import Flask
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from . import errors, health, logs, metrics
+    from . import errors, health, logs, metrics, page
     from .context import Hostwatch
     from .hostmetrics import CachedHost
 
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the page blueprint serves its own static files
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in their written order
     app.extensions["hostwatch"] = Hostwatch(
         cfg, CachedHost(cfg.health.mounts, cfg.health.cache_seconds)
     )
-    for blueprint in (errors.bp, health.bp, metrics.bp, logs.bp):
+    for blueprint in (errors.bp, health.bp, metrics.bp, logs.bp, page.bp):
         app.register_blueprint(blueprint)
     if cfg.trusted_proxies > 0:
         # trust exactly that many hops of X-Forwarded-For (the client's address) and

@@ -10,18 +10,30 @@ from flask import abort, current_app, request
 from .context import hostwatch
 
 
-def require_token() -> None:
-    """Abort with 401 unless the request carries a configured token (no tokens: open)."""
+def tokens_configured() -> bool:
+    return bool(hostwatch().config.auth.token_sha256)
+
+
+def token_ok(token: str) -> bool:
+    """Whether `token` is one of the configured ones (no tokens configured: any is)."""
     hashes = hostwatch().config.auth.token_sha256
     if not hashes:
+        return True
+    digest = hashlib.sha256(token.strip().encode()).hexdigest()
+    # compare with every stored hash, so timing says nothing about which one (if any) matched
+    matched = [hmac.compare_digest(digest, h) for h in hashes]
+    if any(matched):
+        return True
+    # the address may come from X-Forwarded-For, the client's text: logged escaped (%r)
+    current_app.logger.warning("rejected bearer token from %r", request.remote_addr)
+    return False
+
+
+def require_token() -> None:
+    """Abort with 401 unless the request carries a configured token (no tokens: open)."""
+    if not tokens_configured():
         return
     scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token:
-        digest = hashlib.sha256(token.strip().encode()).hexdigest()
-        # compare with every stored hash, so timing says nothing about which one (if any) matched
-        matched = [hmac.compare_digest(digest, h) for h in hashes]
-        if any(matched):
-            return
-        # the address may come from X-Forwarded-For, the client's text: logged escaped (%r)
-        current_app.logger.warning("rejected bearer token from %r", request.remote_addr)
+    if scheme.lower() == "bearer" and token and token_ok(token):
+        return
     abort(401, description="this resource needs 'Authorization: Bearer <token>'")

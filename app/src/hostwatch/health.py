@@ -37,9 +37,20 @@ def live() -> Response:
 @bp.get("/health")
 def health() -> Response:
     hw = hostwatch()
-    cfg = hw.config.health
     if hw.config.auth.protect_health:
         require_token()
+    body = document()
+    return _health_response(
+        body,
+        503 if body["status"] == "fail" else 200,
+        f"max-age={round(hw.config.health.cache_seconds)}",
+    )
+
+
+def document() -> dict[str, Any]:
+    """The /health body from this worker's cached figures (the page renders the same)."""
+    hw = hostwatch()
+    cfg = hw.config.health
     fig = hw.host.get()
 
     def check(
@@ -68,13 +79,10 @@ def health() -> Response:
     worst = max(
         (e["status"] for entries in checks.values() for e in entries), key=_RANK.__getitem__
     )
-    body = {
+    return {
         "status": worst,
         "version": __version__,
         "description": "hostwatch host health",
         "hostname": fig.hostname,
         "checks": checks,
     }
-    return _health_response(
-        body, 503 if worst == "fail" else 200, f"max-age={round(cfg.cache_seconds)}"
-    )

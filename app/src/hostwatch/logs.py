@@ -21,6 +21,7 @@ from .context import hostwatch
 bp = Blueprint("logs", __name__, url_prefix="/logs")
 
 TAIL_PARAMS = {"lines", "format", "contains", "regex"}
+TRUNCATED = "oldest lines dropped to fit max_response_bytes"
 # A stream that its client stopped reading ends at most this long after follow.max_seconds.
 FOLLOW_GRACE_SECONDS = 5.0
 
@@ -32,7 +33,16 @@ def _auth() -> None:
 
 @bp.get("")
 def index() -> Response:
-    listing = []
+    return Response(
+        json.dumps(listing()) + "\n",
+        mimetype="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def listing() -> list[dict[str, Any]]:
+    """Each configured log: name, size, mtime (ISO 8601 UTC) and whether hostwatch can read it."""
+    entries = []
     for name, path in hostwatch().config.logs.items():
         entry: dict[str, Any] = {"name": name, "size": None, "mtime": None, "readable": False}
         try:
@@ -43,25 +53,48 @@ def index() -> Response:
             entry["readable"] = os.access(path, os.R_OK) and not os.path.islink(path)
         except OSError:
             pass  # missing: size and mtime stay null
-        listing.append(entry)
-    return Response(
-        json.dumps(listing) + "\n",
-        mimetype="application/json",
-        headers={"Cache-Control": "no-store"},
-    )
+        entries.append(entry)
+    return entries
 
 
 @bp.get("/<name>")
 def show(name: str) -> Response:
-    cfg = hostwatch().config
-    path = _configured_path(name)
-    args = request.args
+    _configured_path(name)  # an unknown log is a 404 before anything else is judged
     _only_params(TAIL_PARAMS)
-    n = _lines(args.get("lines"))
+    args = request.args
     as_json = _format(args.get("format"))
-    matcher = _matcher(args.get("contains"), args.get("regex"))
+    found, headers = gather(name, args.get("lines"), args.get("contains"), args.get("regex"))
+    limits = hostwatch().config.limits
+    if as_json:
+        # compact ASCII JSON: each line costs its string plus a comma, the brackets 2 bytes
+        lines, dropped = tail.fit(
+            found.lines, limits.max_response_bytes - 2, lambda s: len(_json(s)) + 1
+        )
+        body = _json(lines)
+        mimetype = "application/json"
+    else:
+        lines, dropped = fit_text(found.lines)
+        body = "".join(f"{line}\n" for line in lines)
+        mimetype = "text/plain"
+    if found.truncated or dropped:
+        # no count: how many lines were never gathered is not known
+        headers["X-Hostwatch-Truncated"] = TRUNCATED
+    return Response(body, headers=headers, mimetype=mimetype)
+
+
+def gather(
+    name: str, lines: str | None, contains: str | None, regex: str | None
+) -> tuple[tail.Tail, dict[str, str]]:
+    """The last `lines` (matching) lines of a configured log, and the headers that describe them.
+
+    The query values are checked here (a bad one aborts with 400, a missing or unreadable log
+    with 404/403), so the API and the page accept exactly the same input.
+    """
+    path = _configured_path(name)
+    n = _lines(lines)
+    matcher = _matcher(contains, regex)
     headers: dict[str, str] = {"Cache-Control": "no-store"}
-    limits = cfg.limits
+    limits = hostwatch().config.limits
     found: tail.Tail
     # a cap per worker on reads at once: the worker's other threads stay free for /health
     if not hostwatch().reads.acquire(blocking=False):
@@ -71,7 +104,7 @@ def show(name: str) -> Response:
             "retry in a moment",
         )
     try:
-        # what is gathered is bounded by the response cap already; fit() below then trims
+        # what is gathered is bounded by the response cap already; fit() then trims
         # exactly, by what each line costs once rendered
         stop = _client_gone_check()
         if matcher is None:
@@ -99,24 +132,13 @@ def show(name: str) -> Response:
         _file_error(name, err)
     finally:
         hostwatch().reads.release()
+    return found, headers
 
-    if as_json:
-        # compact ASCII JSON: each line costs its string plus a comma, the brackets 2 bytes
-        lines, dropped = tail.fit(
-            found.lines, limits.max_response_bytes - 2, lambda s: len(_json(s)) + 1
-        )
-        body = _json(lines)
-        mimetype = "application/json"
-    else:
-        lines, dropped = tail.fit(
-            found.lines, limits.max_response_bytes, lambda s: len(s.encode()) + 1
-        )
-        body = "".join(f"{line}\n" for line in lines)
-        mimetype = "text/plain"
-    if found.truncated or dropped:
-        # no count: how many lines were never gathered is not known
-        headers["X-Hostwatch-Truncated"] = "oldest lines dropped to fit max_response_bytes"
-    return Response(body, headers=headers, mimetype=mimetype)
+
+def fit_text(lines: list[str]) -> tuple[list[str], int]:
+    """The newest lines that fit max_response_bytes as text, and how many were dropped."""
+    cap = hostwatch().config.limits.max_response_bytes
+    return tail.fit(lines, cap, lambda s: len(s.encode()) + 1)
 
 
 @bp.get("/<name>/follow")
