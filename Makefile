@@ -18,14 +18,15 @@ PIP_VERSION := 26.3
 LAB_SUITES := bookworm trixie
 COLLECTION_TMP := $(CURDIR)/.cache/collection-test
 
-.PHONY: help venv lab-images demo demo-down test lint test-app test-collection test-molecule bench clean
+.PHONY: help venv lab-images demo demo-down test lint test-app test-collection test-molecule bench bench-app clean
 
 help:
 	@echo "make demo       deploy the stack to two local lab hosts (Debian 12 and 13) and show it answering"
 	@echo "make demo-down  remove the lab hosts"
 	@echo "make test       every test: lint, app tests, collection build, molecule"
 	@echo "make lint       ruff, mypy, yamllint, ansible-lint"
-	@echo "make bench      benchmarks (print figures; not tests)"
+	@echo "make bench      benchmarks on lab hosts -> docs/benchmarks.md (BENCH_QUICK=1: small, to check it)"
+	@echo "make bench-app  the app alone: tail and HTTP on loopback (print figures)"
 
 $(STAMP): requirements-dev.txt app/pyproject.toml
 	@# Debian splits venv/ensurepip out of python3: install it on a machine that lacks it.
@@ -74,7 +75,18 @@ test-collection: venv
 test-molecule: venv lab-images
 	molecule test --all
 
-bench: venv
+# Benchmarks print figures; they are not tests and not part of `make test`. Their tools (matplotlib,
+# py-spy) are pinned in bench/requirements.txt and installed only here.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): bench/requirements.txt $(STAMP)
+	$(VENV)/bin/pip install -q -r bench/requirements.txt
+	touch $@
+
+bench: $(BENCH_STAMP) lab-images
+	BENCH_QUICK=$(BENCH_QUICK) python bench/run.py
+	python bench/report.py
+
+bench-app: venv
 	python bench/tail.py
 	python bench/http_bench.py
 
