@@ -185,13 +185,20 @@ class Report:
                     fmt(med(series(name, "p50_ms")), 2),
                     fmt(med(series(name, "p99_ms")), 2),
                     str(sum(int(r["errors"]) for r in data["rounds"])),
+                    f"{data.get('bytes', 0):,}",
                     fmt(med(per_1000(name)), 2),
                     f"`{data['url']}`",
                 ]
             )
         self.table(
-            ["target", "req/s", "p50 ms", "p99 ms", "errors", "CPU s / 1000 req", "URL"], rows
+            ["target", "req/s", "p50 ms", "p99 ms", "errors", "bytes", "CPU s / 1000 req", "URL"],
+            rows,
         )
+        self.line(
+            "Glances' `/api/4/all` lists every process of the host: on a lab container with a "
+            "dozen processes it is small and fast; on a real host it grows with the process count."
+        )
+        self.line()
         self.plot_agent(t, pss, series)
 
         c = a["curve"]
@@ -285,6 +292,43 @@ class Report:
             f"latency at {c['rate']} req/s",
             "bench-latency.png",
             "latency by percentile at a fixed rate",
+        )
+
+    def variants(self) -> None:
+        v = self.r["variants"]
+        self.heading("### Gunicorn settings against the goals")
+        self.line(
+            "The same host, hostwatch restarted with lines appended to its deployed "
+            "`/etc/hostwatch/gunicorn.conf.py` (restored afterwards); /health and the hello-world "
+            "app (unchanged) alternate under wrk as above, PSS after each round."
+        )
+        self.line()
+        rows = []
+        for name, e in v.items():
+            rows.append(
+                [
+                    name,
+                    f"`{e['extra']}`".replace("\n", "; ") if e["extra"] else "-",
+                    str(e["procs"][0]),
+                    fmt(med(e["health"]), 0),
+                    fmt(med(e["hello"]), 0),
+                    ratio_cell(e["health"], e["hello"])[1],
+                    fmt(med([k / 1024 for k in e["pss"]])),
+                    ratio_cell(e["pss"], e["glances_pss"])[1],
+                ]
+            )
+        self.table(
+            [
+                "variant",
+                "appended",
+                "processes",
+                "/health req/s",
+                "hello req/s",
+                "/health / hello (>= 0.95)",
+                "PSS MiB",
+                "PSS / Glances (<= 0.75)",
+            ],
+            rows,
         )
 
     # --- 2. logs ---------------------------------------------------------------------------------
@@ -544,7 +588,7 @@ class Report:
     def write(self) -> None:
         meta = self.r["meta"]
         body_start = len(self.out)
-        for name in ("agent", "logs", "fleet"):
+        for name in ("agent", "variants", "logs", "fleet"):
             if name in self.r:
                 getattr(self, name)()
         body = self.out[body_start:]

@@ -31,7 +31,7 @@ CACHE = ROOT / ".cache" / "bench"
 RESULTS = CACHE / "results.json"
 LOG = CACHE / "ansible.log"
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
-SECTIONS = os.environ.get("BENCH_SECTIONS", "fleet,agent,logs").split(",")
+SECTIONS = os.environ.get("BENCH_SECTIONS", "fleet,agent,variants,logs").split(",")
 
 NETWORK, SUBNET = "hostwatch-bench", "172.30.4.0/24"
 CLIENT = "hostwatch-bench-client"
@@ -45,7 +45,7 @@ FLEET_ROUNDS = 2 if QUICK else 3  # no-op / bare-play pairs per size
 WRK_SECONDS = 3 if QUICK else 10
 WRK_THREADS, WRK_CONNECTIONS = 2, 8
 AGENT_ROUNDS = 2 if QUICK else 5
-CURVE_RATE, CURVE_SECONDS, CURVE_WORKERS = 100, (5 if QUICK else 20), 10
+CURVE_RATE, CURVE_SECONDS, CURVE_WORKERS = 40, (5 if QUICK else 20), 8  # below node_exporter's peak
 CURVE_ROUNDS = 1 if QUICK else 2
 LOG_SIZES = {"1m": 1 << 20, "100m": 100 << 20, "1g": 1 << 30}
 TAIL_LINES = [10, 1000, 10000]
@@ -163,6 +163,18 @@ def remove_hosts() -> None:
     subprocess.run(["docker", "rm", "-f", *names], capture_output=True, check=False)
 
 
+def next_release(tag: int) -> Path:
+    """A copy of app/ whose content hash differs from the deployed one (a comment added)."""
+    source = CACHE / "app-next"
+    shutil.rmtree(source, ignore_errors=True)
+    shutil.copytree(
+        ROOT / "app", source, ignore=shutil.ignore_patterns("tests", "*.egg-info", "__pycache__")
+    )
+    init = source / "src" / "hostwatch" / "__init__.py"
+    init.write_text(init.read_text() + f"# bench release {tag}\n")
+    return source
+
+
 def fleet() -> dict[str, Any]:
     deploy = ROOT / "playbooks" / "deploy.yml"
     runs = []
@@ -183,8 +195,10 @@ def fleet() -> dict[str, Any]:
             entry["noop"].append(seconds)
             entry["noop_changed"].append(recap.get("changed", -1))
             entry["bare"].append(playbook(inv, "bench/bare.yml")[0])
-        if deploy.exists():
-            entry["deploy"] = playbook(inv, "playbooks/deploy.yml")[0]
+        if deploy.exists():  # a new release (other content hash) rolled over the same hosts
+            source = next_release(count)
+            extra = ["-e", f"hostwatch_app_source={source}"]
+            entry["deploy"] = playbook(inv, "playbooks/deploy.yml", *extra)[0]
         say(f"fleet {count}: fresh {fresh:.0f} s, no-op {entry['noop']}, bare {entry['bare']}")
         runs.append(entry)
     note = (
@@ -212,15 +226,6 @@ def setup_agent_host() -> None:
             f"{HOST}:/usr/local/bin/hostwatch-bench-probe",
         ]
     )
-    for name, (url, _) in TARGETS.items():  # every target answers 200 before anything is measured
-        status = dexec(
-            CLIENT,
-            "python3",
-            "-c",
-            f"import urllib.request as u; print(u.urlopen({url!r}, timeout=10).status)",
-        )
-        if status.strip() != "200":
-            sys.exit(f"{name} at {url} answered {status}")
 
 
 def stats() -> dict[str, dict[str, Any]]:
@@ -268,8 +273,15 @@ def hey(url: str, *args: str) -> tuple[list[float], int]:
     return sorted(latencies), errors
 
 
+def body_size(url: str) -> int:
+    """Bytes of one answer, fetched from the client; anything but 200 stops the run."""
+    code = f"import urllib.request as u; r = u.urlopen({url!r}, timeout=30); print(len(r.read()))"
+    return int(dexec(CLIENT, "python3", "-c", code))
+
+
 def agent() -> dict[str, Any]:
     names = list(TARGETS)
+    sizes = {name: body_size(url) for name, (url, _) in TARGETS.items()}
     for name in names:  # warm every server once (imports, caches, keep-alive pools)
         wrk(TARGETS[name][0], 1)
     rounds: dict[str, list[dict[str, float]]] = {name: [] for name in names}
@@ -311,7 +323,12 @@ def agent() -> dict[str, Any]:
             "rounds": AGENT_ROUNDS,
         },
         "targets": {
-            name: {"url": TARGETS[name][0], "unit": TARGETS[name][1], "rounds": rounds[name]}
+            name: {
+                "url": TARGETS[name][0],
+                "unit": TARGETS[name][1],
+                "bytes": sizes[name],
+                "rounds": rounds[name],
+            }
             for name in names
         },
         "pss_kib": pss,
@@ -325,6 +342,63 @@ def agent() -> dict[str, Any]:
         },
         "profile": profile(),
     }
+
+
+# --- gunicorn settings that might close the gaps (bench host only; restored afterwards) ---------
+
+GUNICORN_CONF = "/etc/hostwatch/gunicorn.conf.py"
+# name -> lines appended to the deployed gunicorn.conf.py (later assignments win)
+VARIANTS = {
+    "as deployed": "",
+    "preload_app": "preload_app = True",
+    "1 worker x 16 threads": "workers = 1\nthreads = 16",
+    "1 worker x 16 threads, preload_app": "workers = 1\nthreads = 16\npreload_app = True",
+}
+
+
+def restart_hostwatch(extra: str) -> None:
+    script = (
+        f"cp {GUNICORN_CONF}.bench-orig {GUNICORN_CONF} "
+        f"&& printf '%s\\n' \"$1\" >> {GUNICORN_CONF} && systemctl restart hostwatch.service"
+    )
+    dexec(
+        HOST,
+        "bash",
+        "-c",
+        f"test -f {GUNICORN_CONF}.bench-orig || cp -p {GUNICORN_CONF} {GUNICORN_CONF}.bench-orig",
+    )
+    dexec(HOST, "bash", "-c", script, "-", extra)
+    body_size(f"{BASE}/health/live")  # up again
+
+
+def variants() -> dict[str, Any]:
+    """/health against hello-world and PSS against Glances under each gunicorn variant."""
+    out: dict[str, Any] = {}
+    try:
+        for name, extra in VARIANTS.items():
+            say(f"variants: {name}")
+            restart_hostwatch(extra)
+            wrk(f"{BASE}/health", 1)  # warm
+            entry: dict[str, list[float]] = {
+                "health": [],
+                "hello": [],
+                "pss": [],
+                "glances_pss": [],
+            }
+            for r in range(AGENT_ROUNDS):
+                pair = [("health", f"{BASE}/health"), ("hello", TARGETS["hello-world /"][0])]
+                for key, url in pair if r % 2 == 0 else reversed(pair):
+                    entry[key].append(wrk(url, WRK_SECONDS)["rps"])
+                figures = stats()
+                entry["pss"].append(figures["hostwatch.service"]["pss_kib"])
+                entry["glances_pss"].append(figures["glances.service"]["pss_kib"])
+            entry["procs"] = [stats()["hostwatch.service"]["procs"]]
+            out[name] = {"extra": extra, **entry}
+    finally:
+        restart_hostwatch("")
+        dexec(HOST, "mv", f"{GUNICORN_CONF}.bench-orig", GUNICORN_CONF)
+        dexec(HOST, "systemctl", "restart", "hostwatch.service")
+    return out
 
 
 # --- py-spy on the workers under load -------------------------------------------------------------
@@ -425,13 +499,8 @@ def median_ms(values: list[float]) -> float:
 def log_case(url: str, gnu: list[str], lines: int) -> dict[str, Any]:
     """Rounds of hostwatch through the stack (hey, one client, LOG_COUNT requests) against the GNU
     command on the host (LOG_COUNT runs): medians per round."""
-    body = dexec(
-        CLIENT,
-        "python3",
-        "-c",
-        f"import urllib.request as u; print(u.urlopen({url!r}, timeout=30).read().count(b'\\n'))",
-    )
-    got = int(body.strip())
+    code = f"import urllib.request as u; print(u.urlopen({url!r}, timeout=30).read().count(10))"
+    got = int(dexec(CLIENT, "python3", "-c", code))
     case: dict[str, Any] = {
         "hostwatch_ms": [],
         "gnu_ms": [],
@@ -572,17 +641,15 @@ def main() -> None:
     LOG.write_text("")
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results["meta"] = {"quick": QUICK, "start": machine(), "seconds": {}}
-    for name, step in (("fleet", fleet), ("agent", None), ("logs", logs)):
+    host_ready = False
+    for name, step in (("fleet", fleet), ("agent", agent), ("variants", variants), ("logs", logs)):
         if name not in SECTIONS:
             continue
         start = time.perf_counter()
-        if name == "agent":
+        if name != "fleet" and not host_ready:  # one lab host with hostwatch, its peers and logs
             setup_agent_host()
-            results["agent"] = agent()
-        else:
-            if name == "logs" and "agent" not in SECTIONS:
-                setup_agent_host()
-            results[name] = step()  # type: ignore[misc]
+            host_ready = True
+        results[name] = step()
         results["meta"]["seconds"][name] = time.perf_counter() - start
         RESULTS.write_text(json.dumps(results))
     results["meta"]["end"] = machine()

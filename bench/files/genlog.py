@@ -1,6 +1,6 @@
 """Write an nginx-style access log of SIZE bytes at PATH (run on a lab host): `genlog.py PATH SIZE`.
 
-One 1 MiB block of varied lines, repeated: every 97th line carries ERROR (the `contains` needle).
+One 1 MiB block of varied lines, repeated: every 61st line carries ERROR (the `contains` needle).
 """
 
 import os
@@ -10,7 +10,7 @@ path, size = sys.argv[1], int(sys.argv[2])
 paths = ["/", "/api/items", "/api/items/42", "/static/app.js", "/login", "/health"]
 lines, total, i = [], 0, 0
 while total < 1 << 20:
-    level = "ERROR" if i % 97 == 0 else "info"
+    level = "ERROR" if i % 61 == 0 else "info"
     line = (
         f"10.0.{i % 7}.{i % 251} - - [01/Jan/2025:10:{i // 600 % 60:02d}:{i // 10 % 60:02d} +0000]"
         f' "GET {paths[i % len(paths)]}?page={i} HTTP/1.1" {(200, 200, 304, 404, 500)[i % 5]}'
