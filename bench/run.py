@@ -121,7 +121,7 @@ def inventory(count: int) -> Path:
     return inv
 
 
-def playbook(inv: Path, path: str, *extra: str) -> tuple[float, dict[str, int]]:
+def playbook(inv: Path, path: str, *extra: str, tries: int = 1) -> tuple[float, dict[str, int]]:
     """Seconds of one ansible-playbook run, and its recap summed over hosts (changed, failed...)."""
     argv = ["ansible-playbook", "-i", str(inv), str(ROOT / path), *extra]
     start = time.perf_counter()
@@ -130,6 +130,9 @@ def playbook(inv: Path, path: str, *extra: str) -> tuple[float, dict[str, int]]:
     with LOG.open("a") as log:
         log.write(f"\n### {' '.join(argv)}  ({seconds:.1f} s, rc={proc.returncode})\n")
         log.write(proc.stdout + proc.stderr)
+    if proc.returncode != 0 and tries > 1:
+        time.sleep(3)
+        return playbook(inv, path, *extra, tries=tries - 1)
     if proc.returncode != 0:
         sys.exit(
             f"{' '.join(argv)} failed (rc={proc.returncode}); see {LOG}\n{proc.stdout[-2500:]}"
@@ -147,6 +150,7 @@ def lab_hosts(count: int) -> Path:
             ["docker", "rm", "-f", f"hostwatch-bench-{i}"], capture_output=True, check=False
         )
     inv = inventory(count)
+    # A second try: a container's systemd may clean /tmp under the first command sent while it boots.
     playbook(
         inv,
         "playbooks/lab.yml",
@@ -154,6 +158,7 @@ def lab_hosts(count: int) -> Path:
         f"hostwatch_lab_network={NETWORK}",
         "-e",
         f"hostwatch_lab_subnet={SUBNET}",
+        tries=2,
     )
     return inv
 
