@@ -150,7 +150,7 @@ def lab_hosts(count: int) -> Path:
             ["docker", "rm", "-f", f"hostwatch-bench-{i}"], capture_output=True, check=False
         )
     inv = inventory(count)
-    # A second try: a container's systemd may clean /tmp under the first command sent while it boots.
+    # A second try: the containers' systemd may clean /tmp under the first command while it boots.
     playbook(
         inv,
         "playbooks/lab.yml",
@@ -501,56 +501,61 @@ def median_ms(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def log_case(url: str, gnu: list[str], lines: int) -> dict[str, Any]:
-    """Rounds of hostwatch through the stack (hey, one client, LOG_COUNT requests) against the GNU
-    command on the host (LOG_COUNT runs): medians per round."""
-    code = f"import urllib.request as u; print(u.urlopen({url!r}, timeout=30).read().count(10))"
-    got = int(dexec(CLIENT, "python3", "-c", code))
-    case: dict[str, Any] = {
-        "hostwatch_ms": [],
-        "gnu_ms": [],
-        "errors": 0,
-        "lines_returned": got,
-        "lines_wanted": lines,
-    }
+def log_cases(cases: list[tuple[str, list[str], int]]) -> list[dict[str, Any]]:
+    """hostwatch through the stack (hey, one client, LOG_COUNT requests) against the GNU command on
+    the host (LOG_COUNT runs), for every (URL, command, lines wanted) of one comparison: each round
+    measures every case, in alternating order, so cases compare with each other round by round
+    (1 GiB against 1 MiB) as well as with GNU. Medians per round."""
+    out: list[dict[str, Any]] = []
+    for url, _, lines in cases:
+        code = f"import urllib.request as u; print(u.urlopen({url!r}, timeout=30).read().count(10))"
+        got = int(dexec(CLIENT, "python3", "-c", code))
+        out.append(
+            {
+                "hostwatch_ms": [],
+                "gnu_ms": [],
+                "errors": 0,
+                "lines_returned": got,
+                "lines_wanted": lines,
+            }
+        )
+    probe = ["python3", "/usr/local/bin/hostwatch-bench-probe", "time", str(LOG_COUNT)]
     for r in range(LOG_ROUNDS):
-        sides = ("hw", "gnu") if r % 2 == 0 else ("gnu", "hw")
-        for side in sides:
-            if side == "hw":
-                latencies, errors = hey(url, "-n", str(LOG_COUNT), "-c", "1")
-                case["hostwatch_ms"].append(median_ms(latencies))
-                case["errors"] += errors
-            else:
-                times = json.loads(
-                    dexec(
-                        HOST,
-                        "python3",
-                        "/usr/local/bin/hostwatch-bench-probe",
-                        "time",
-                        str(LOG_COUNT),
-                        *gnu,
-                    )
-                )
-                case["gnu_ms"].append(median_ms([t * 1e3 for t in times]))
-    return case
+        order = list(range(len(cases)))
+        for i in order if r % 2 == 0 else reversed(order):
+            url, gnu, _ = cases[i]
+            for side in ("hw", "gnu") if r % 2 == 0 else ("gnu", "hw"):
+                if side == "hw":
+                    latencies, errors = hey(url, "-n", str(LOG_COUNT), "-c", "1")
+                    out[i]["hostwatch_ms"].append(median_ms(latencies))
+                    out[i]["errors"] += errors
+                else:
+                    times = json.loads(dexec(HOST, *probe, *gnu))
+                    out[i]["gnu_ms"].append(median_ms([t * 1e3 for t in times]))
+    return out
 
 
 def logs() -> dict[str, Any]:
     tail, contains = [], []
-    for size in LOG_SIZES:
-        path = f"/var/log/hostwatch-bench/{size}.log"
-        for lines in TAIL_LINES:
-            say(f"logs: tail {lines} of {size}")
-            case = log_case(
-                f"{BASE}/logs/bench_{size}?lines={lines}", ["tail", "-n", str(lines), path], lines
-            )
+    paths = {size: f"/var/log/hostwatch-bench/{size}.log" for size in LOG_SIZES}
+    for lines in TAIL_LINES:
+        say(f"logs: tail {lines} lines of {', '.join(LOG_SIZES)}")
+        cases = [
+            (f"{BASE}/logs/bench_{size}?lines={lines}", ["tail", "-n", str(lines), path], lines)
+            for size, path in paths.items()
+        ]
+        for size, case in zip(paths, log_cases(cases), strict=True):
             tail.append({"size": size, "lines": lines, **case})
-        say(f"logs: last 100 matches in {size}")
-        case = log_case(
+    say(f"logs: last 100 matches in {', '.join(LOG_SIZES)}")
+    cases = [
+        (
             f"{BASE}/logs/bench_{size}?lines=100&contains=ERROR",
             ["tac", path, "|", "grep", "-m", "100", "ERROR"],
             100,
         )
+        for size, path in paths.items()
+    ]
+    for size, case in zip(paths, log_cases(cases), strict=True):
         contains.append({"size": size, **case})
     starvation = []
     for level in STARVE_LEVELS:
@@ -645,7 +650,9 @@ def main() -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
     LOG.write_text("")
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results["meta"] = {"quick": QUICK, "start": machine(), "seconds": {}}
+    # sections not run this time keep their figures and their timings
+    seconds = results.get("meta", {}).get("seconds", {})
+    results["meta"] = {"quick": QUICK, "start": machine(), "seconds": seconds}
     host_ready = False
     for name, step in (("fleet", fleet), ("agent", agent), ("variants", variants), ("logs", logs)):
         if name not in SECTIONS:
