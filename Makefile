@@ -17,14 +17,19 @@ STAMP := $(VENV)/.installed
 PIP_VERSION := 26.3
 LAB_SUITES := bookworm trixie
 COLLECTION_TMP := $(CURDIR)/.cache/collection-test
+# ansible-test keeps its sanity venvs and its pip bootstrap under ~/.ansible/test: give it a home of its own.
+ANSIBLE_TEST_HOME := $(CURDIR)/.cache/ansible-test-home
+# The pip that ansible-core 2.19's ansible-test bootstraps into those venvs (names its get-pip script).
+ANSIBLE_TEST_PIP := 24.2
 
-.PHONY: help venv lab-images demo demo-down test lint test-app test-collection test-molecule bench bench-app clean
+.PHONY: help venv lab-images demo demo-down test lint test-app collection test-collection sanity test-molecule bench bench-app clean
 
 help:
 	@echo "make demo       deploy the stack to two local lab hosts (Debian 12 and 13) and show it answering"
 	@echo "make demo-down  remove the lab hosts"
-	@echo "make test       every test: lint, app tests, collection build, molecule"
-	@echo "make lint       ruff, mypy, yamllint, ansible-lint"
+	@echo "make test       every test: lint, app tests, collection build and checks, sanity, molecule"
+	@echo "make lint       ruff, mypy, yamllint, ansible-lint, changelog fragments"
+	@echo "make sanity     ansible-test sanity on the built collection"
 	@echo "make bench      benchmarks on lab hosts -> docs/benchmarks.md (BENCH_QUICK=1: small, to check it)"
 	@echo "make bench-app  the app alone: tail and HTTP on loopback (print figures)"
 
@@ -50,27 +55,56 @@ demo: venv lab-images
 demo-down: venv
 	ansible-playbook playbooks/lab.yml -e hostwatch_lab_state=absent
 
-test: lint test-app test-collection test-molecule
+test: lint test-app test-collection sanity test-molecule
 
 lint: venv
 	ruff check . && ruff format --check .
 	cd app && mypy
 	yamllint -s .
 	ansible-lint
+	antsibull-changelog lint
+	mkdir -p .cache && antsibull-changelog generate --output $(CURDIR)/.cache/CHANGELOG.md
+	cmp -s .cache/CHANGELOG.md CHANGELOG.md || \
+	  { echo "CHANGELOG.md differs from what antsibull-changelog generates from changelogs/changelog.yaml"; exit 1; }
 
 test-app: venv
 	cd app && pytest -q
 
-# The collection as users get it: build the tarball, install it into an empty path (without this checkout's
-# ansible.cfg, which points at the working tree), and resolve the site playbook from there.
-test-collection: venv
+# The collection as users get it: the tarball, built once per make run for test-collection and sanity.
+collection: venv
 	rm -rf $(COLLECTION_TMP) && mkdir -p $(COLLECTION_TMP)
 	ansible-galaxy collection build --force --output-path $(COLLECTION_TMP) .
+
+# The tarball holds what a user runs and no dev/lab file, and states what it uses; installed into an empty path
+# (without this checkout's ansible.cfg, which points at the working tree), the site playbook resolves from there;
+# Galaxy's own import checks pass on it.
+test-collection: collection
+	python tools/check_collection.py $(COLLECTION_TMP)/hostwatch-stack-*.tar.gz
 	cd $(COLLECTION_TMP) && env -u ANSIBLE_CONFIG ANSIBLE_COLLECTIONS_PATH=$(COLLECTION_TMP)/path sh -c '\
 	  ansible-galaxy collection install --offline -p ./path ./hostwatch-stack-*.tar.gz && \
 	  ansible-galaxy collection list hostwatch.stack && \
-	  test -f path/ansible_collections/hostwatch/stack/app/pyproject.toml && \
 	  ansible-playbook --syntax-check -i localhost, hostwatch.stack.site'
+	@# A HOME of its own: its ansible-lint would also read ~/.ansible/collections, where molecule installs
+	@# whatever checkout it last ran in.
+	cd $(COLLECTION_TMP) && mkdir -p home && env -u ANSIBLE_CONFIG -u ANSIBLE_COLLECTIONS_PATH HOME=$$PWD/home \
+	  GALAXY_IMPORTER_CONFIG=$(CURDIR)/.config/galaxy-importer.cfg \
+	  python -m galaxy_importer.main hostwatch-stack-*.tar.gz | tee importer.log
+	@# Galaxy notes any sanity ignore file; ansible-test checks each of its entries (and fails on a stale one).
+	! grep -E '^(WARNING|ERROR)' $(COLLECTION_TMP)/importer.log | grep -v '^WARNING: Ignore files skip ansible-test' \
+	  || { echo "galaxy-importer: not clean (above)"; exit 1; }
+
+# ansible-test sanity on the collection as installed, in a temporary path outside any git checkout (inside
+# one, ansible-test lists only the files git tracks). Each test gets a venv of ansible-test's own pinned
+# requirements, cached in ANSIBLE_TEST_HOME; the pip bootstrap it would download comes from tools/.
+sanity: collection
+	install -D -m 0644 tools/ansible_test_get_pip.py \
+	  $(ANSIBLE_TEST_HOME)/.ansible/test/cache/get_pip_$(subst .,_,$(ANSIBLE_TEST_PIP)).py
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  env -u ANSIBLE_CONFIG ANSIBLE_COLLECTIONS_PATH=$$tmp ansible-galaxy collection install --offline \
+	    -p $$tmp $(COLLECTION_TMP)/hostwatch-stack-*.tar.gz >/dev/null && \
+	  cd $$tmp/ansible_collections/hostwatch/stack && \
+	  env -u ANSIBLE_CONFIG -u ANSIBLE_COLLECTIONS_PATH HOME=$(ANSIBLE_TEST_HOME) \
+	    ansible-test sanity --python 3.11 --color no
 
 test-molecule: venv lab-images
 	molecule test --all

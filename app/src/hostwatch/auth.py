@@ -15,7 +15,7 @@ def require_token() -> None:
     hashes = hostwatch().config.auth.token_sha256
     if not hashes:
         return
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token:
         digest = hashlib.sha256(token.strip().encode()).hexdigest()
         # compare with every stored hash, so timing says nothing about which one (if any) matched

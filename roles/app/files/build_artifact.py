@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build (or find in the cache) the hostwatch artifact: the app wheel and a wheelhouse per target.
 
 Run on the controller by the app role. A target is `<python X.Y>:<arch>:<glibc 2.Y>` as read on a
