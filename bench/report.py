@@ -196,7 +196,8 @@ class Report:
         )
         self.line(
             "Glances' `/api/4/all` lists every process of the host: on a lab container with a "
-            "dozen processes it is small and fast; on a real host it grows with the process count."
+            "dozen processes it is small and fast; on a real host it grows with the process "
+            "count."
         )
         self.line()
         self.plot_agent(t, pss, series)
@@ -298,9 +299,11 @@ class Report:
         v = self.r["variants"]
         self.heading("### Gunicorn settings against the goals")
         self.line(
-            "The same host, hostwatch restarted with lines appended to its deployed "
-            "`/etc/hostwatch/gunicorn.conf.py` (restored afterwards); /health and the hello-world "
-            "app (unchanged) alternate under wrk as above, PSS after each round."
+            "The same host, hostwatch redeployed with the service role's "
+            "`hostwatch_service_workers`/`_threads` and restarted with gunicorn options from a "
+            "systemd drop-in (`Environment=GUNICORN_CMD_ARGS=...`), put back afterwards; /health "
+            "and the hello-world app (unchanged) alternate under wrk as above, PSS after each "
+            "round."
         )
         self.line()
         rows = []
@@ -308,7 +311,7 @@ class Report:
             rows.append(
                 [
                     name,
-                    f"`{e['extra']}`".replace("\n", "; ") if e["extra"] else "-",
+                    f"`{e['extra']}`" if e["extra"] else "-",
                     str(e["procs"][0]),
                     fmt(med(e["health"]), 0),
                     fmt(med(e["hello"]), 0),
@@ -320,7 +323,7 @@ class Report:
         self.table(
             [
                 "variant",
-                "appended",
+                "settings",
                 "processes",
                 "/health req/s",
                 "hello req/s",
@@ -362,8 +365,8 @@ class Report:
             row(
                 c,
                 f"last 100 matches, {c['size']}",
-                f"`/logs/bench_{c['size']}?lines=100&contains=ERROR` vs "
-                "`tac FILE \\| grep -m 100 ERROR`",
+                f"`/logs/bench_{c['size']}?lines=100&contains=ERROR` vs `tac FILE \\| grep -m 100 "
+                "ERROR`",
             )
             for c in lg["contains"]
         ]
@@ -549,12 +552,11 @@ class Report:
         self.line(
             "- **Forks.** With `forks = 50` (this repo's ansible.cfg has 10) a controller runs 50 "
             "hosts at once, and with the default linear strategy each task waits for the slowest "
-            "of them. 500 hosts are 10 waves of 50: about "
-            f"{10 * wave(fresh, fresh_one) / 60:.0f} min for a fresh converge and "
-            f"{10 * wave(noop, noop_one) / 60:.0f} min for a no-op run from the figures above "
-            f"(one host alone: {fresh_one:.0f} s fresh, {noop_one:.0f} s no-op). The no-op run "
-            "is the one to shrink: against the bare play it shows what every task's round trip "
-            "costs per run."
+            f"of them. 500 hosts are 10 waves of 50: about {10 * wave(fresh, fresh_one) / 60:.0f} "
+            f"min for a fresh converge and {10 * wave(noop, noop_one) / 60:.0f} min for a no-op "
+            f"run from the figures above (one host alone: {fresh_one:.0f} s fresh, {noop_one:.0f} "
+            "s no-op). The no-op run is the one to shrink: against the bare play it shows what "
+            "every task's round trip costs per run."
         )
         self.line(
             "- **serial.** A rollout (`playbooks/deploy.yml`) runs in batches, e.g. `serial: [1, "
@@ -630,6 +632,18 @@ class Report:
             "machine's cores."
         )
         self.line()
+        split = {
+            name: at
+            for name, at in meta.get("sections", {}).items()
+            if at["date"][:16] < start["date"][:16]
+        }
+        if split:  # BENCH_SECTIONS ran some sections on their own
+            self.line(
+                "Sections from earlier runs: "
+                + ", ".join(f"{n} ({at['date']}, `{at['commit']}`)" for n, at in split.items())
+                + "."
+            )
+            self.line()
         self.line("![requests/s and memory of hostwatch and its peers](bench-agent.png)")
         self.line()
         self.heading("## Goals")

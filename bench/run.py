@@ -351,38 +351,44 @@ def agent() -> dict[str, Any]:
 
 # --- gunicorn settings that might close the gaps (bench host only; restored afterwards) ---------
 
-GUNICORN_CONF = "/etc/hostwatch/gunicorn.conf.py"
-# name -> lines appended to the deployed gunicorn.conf.py (later assignments win)
-VARIANTS = {
-    "as deployed": "",
-    "preload_app": "preload_app = True",
-    "1 worker x 16 threads": "workers = 1\nthreads = 16",
-    "1 worker x 16 threads, preload_app": "workers = 1\nthreads = 16\npreload_app = True",
+# name -> (workers, threads) through the service role's variables (None: as deployed), and gunicorn
+# options through a systemd drop-in (GUNICORN_CMD_ARGS): both hold whatever form the unit takes.
+VARIANTS: dict[str, tuple[tuple[int, int] | None, str]] = {
+    "as deployed": (None, ""),
+    "preload_app": (None, "--preload"),
+    "1 worker x 16 threads": ((1, 16), ""),
+    "1 worker x 16 threads, preload_app": ((1, 16), "--preload"),
 }
+DROPIN = "/etc/systemd/system/hostwatch.service.d/bench.conf"
 
 
-def restart_hostwatch(extra: str) -> None:
-    script = (
-        f"cp {GUNICORN_CONF}.bench-orig {GUNICORN_CONF} "
-        f"&& printf '%s\\n' \"$1\" >> {GUNICORN_CONF} && systemctl restart hostwatch.service"
-    )
-    dexec(
-        HOST,
-        "bash",
-        "-c",
-        f"test -f {GUNICORN_CONF}.bench-orig || cp -p {GUNICORN_CONF} {GUNICORN_CONF}.bench-orig",
-    )
-    dexec(HOST, "bash", "-c", script, "-", extra)
+def apply_variant(size: tuple[int, int] | None, args: str, redeploy: bool) -> None:
+    if redeploy:
+        extra = []
+        if size:
+            workers = {"hostwatch_service_workers": size[0], "hostwatch_service_threads": size[1]}
+            extra = ["-e", json.dumps(workers)]
+        playbook(inventory(1), "site.yml", *extra)
+    if args:
+        conf = f"[Service]\nEnvironment=GUNICORN_CMD_ARGS={args}\n"
+        script = f"mkdir -p {Path(DROPIN).parent} && printf '%s' \"$1\" > {DROPIN}"
+        dexec(HOST, "bash", "-c", script, "-", conf)
+    else:
+        dexec(HOST, "rm", "-f", DROPIN)
+    dexec(HOST, "systemctl", "daemon-reload")
+    dexec(HOST, "systemctl", "restart", "hostwatch.service")
     body_size(f"{BASE}/health/live")  # up again
 
 
 def variants() -> dict[str, Any]:
     """/health against hello-world and PSS against Glances under each gunicorn variant."""
     out: dict[str, Any] = {}
+    deployed: tuple[int, int] | None = None
     try:
-        for name, extra in VARIANTS.items():
+        for name, (size, args) in VARIANTS.items():
             say(f"variants: {name}")
-            restart_hostwatch(extra)
+            apply_variant(size, args, redeploy=size != deployed)
+            deployed = size
             wrk(f"{BASE}/health", 1)  # warm
             entry: dict[str, list[float]] = {
                 "health": [],
@@ -398,11 +404,10 @@ def variants() -> dict[str, Any]:
                 entry["pss"].append(figures["hostwatch.service"]["pss_kib"])
                 entry["glances_pss"].append(figures["glances.service"]["pss_kib"])
             entry["procs"] = [stats()["hostwatch.service"]["procs"]]
-            out[name] = {"extra": extra, **entry}
+            settings = [f"workers={size[0]} threads={size[1]}"] if size else []
+            out[name] = {"extra": "; ".join(settings + ([args] if args else [])), **entry}
     finally:
-        restart_hostwatch("")
-        dexec(HOST, "mv", f"{GUNICORN_CONF}.bench-orig", GUNICORN_CONF)
-        dexec(HOST, "systemctl", "restart", "hostwatch.service")
+        apply_variant(None, "", redeploy=deployed is not None)
     return out
 
 
@@ -652,7 +657,8 @@ def main() -> None:
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     # sections not run this time keep their figures and their timings
     seconds = results.get("meta", {}).get("seconds", {})
-    results["meta"] = {"quick": QUICK, "start": machine(), "seconds": seconds}
+    sections = results.get("meta", {}).get("sections", {})
+    results["meta"] = {"quick": QUICK, "start": machine(), "seconds": seconds, "sections": sections}
     host_ready = False
     for name, step in (("fleet", fleet), ("agent", agent), ("variants", variants), ("logs", logs)):
         if name not in SECTIONS:
@@ -663,6 +669,7 @@ def main() -> None:
             host_ready = True
         results[name] = step()
         results["meta"]["seconds"][name] = time.perf_counter() - start
+        results["meta"].setdefault("sections", {})[name] = machine()
         RESULTS.write_text(json.dumps(results))
     results["meta"]["end"] = machine()
     RESULTS.write_text(json.dumps(results))
