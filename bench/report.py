@@ -372,8 +372,7 @@ class Report:
         ]
         self.table(["figure", "hostwatch ms", "GNU ms", "ratio (median, spread)", "command"], rows)
 
-        sizes = list(lg["sizes"])
-        small, big = sizes[0], sizes[-1]
+        big = list(lg["sizes"])[-1]
         rows = []
         cases = [
             (f"tail {n}", [c for c in lg["tail"] if c["lines"] == n])
@@ -382,24 +381,29 @@ class Report:
         cases.append(("last 100 matches", lg["contains"]))
         worst = 0.0
         for label, group in cases:
-            by_size = {c["size"]: c for c in group}
-            value, cell = ratio_cell(by_size[big]["hostwatch_ms"], by_size[small]["hostwatch_ms"])
+            # against the smallest file that holds every line asked for: like for like
+            small = next(c for c in group if c["lines_returned"] == c["lines_wanted"])
+            large = next(c for c in group if c["size"] == big)
+            value, cell = ratio_cell(large["hostwatch_ms"], small["hostwatch_ms"])
             worst = max(worst, value)
             rows.append(
                 [
-                    f"{label}: {big} / {small}",
-                    fmt(med(by_size[big]["hostwatch_ms"]), 2),
-                    fmt(med(by_size[small]["hostwatch_ms"]), 2),
+                    f"{label}: {big} / {small['size']}",
+                    fmt(med(large["hostwatch_ms"]), 2),
+                    fmt(med(small["hostwatch_ms"]), 2),
                     cell,
                     "<= 1.2",
                 ]
             )
-        self.line(f"Flat in file size (hostwatch, {big} against {small}):")
+        self.line(
+            f"Flat in file size (hostwatch, {big} against the smallest file that holds all the "
+            "lines asked for; both in the same rounds):"
+        )
         self.line()
-        self.table(["figure", f"{big} ms", f"{small} ms", "ratio (median, spread)", "goal"], rows)
+        self.table(["figure", f"{big} ms", "smaller ms", "ratio (median, spread)", "goal"], rows)
         self.goals.append(
             (
-                f"log answers flat in size ({big} / {small} <= 1.2, worst case)",
+                f"log answers flat in size ({big} / smaller <= 1.2, worst case)",
                 f"{worst:.2f}x",
                 verdict(worst <= 1.2),
             )
