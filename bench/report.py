@@ -636,15 +636,19 @@ class Report:
             "machine's cores."
         )
         self.line()
-        split = {
-            name: at
-            for name, at in meta.get("sections", {}).items()
-            if at["date"][:16] < start["date"][:16]
-        }
-        if split:  # BENCH_SECTIONS ran some sections on their own
+        ran = meta.get("sections", {})
+        earlier = [
+            name
+            for name in meta["seconds"]
+            if name not in ran or ran[name]["date"][:16] < start["date"][:16]
+        ]
+        if earlier:  # BENCH_SECTIONS ran the others on their own
             self.line(
-                "Sections from earlier runs: "
-                + ", ".join(f"{n} ({at['date']}, `{at['commit']}`)" for n, at in split.items())
+                "Sections from an earlier run (kept in results.json): "
+                + ", ".join(
+                    f"{n} ({ran[n]['date']}, `{ran[n]['commit']}`)" if n in ran else n
+                    for n in earlier
+                )
                 + "."
             )
             self.line()
