@@ -22,7 +22,7 @@ ANSIBLE_TEST_HOME := $(CURDIR)/.cache/ansible-test-home
 # The pip that ansible-core 2.19's ansible-test bootstraps into those venvs (names its get-pip script).
 ANSIBLE_TEST_PIP := 24.2
 
-.PHONY: help venv lab-images demo demo-down test lint test-app collection test-collection sanity test-molecule bench clean
+.PHONY: help venv lab-images demo demo-down test lint test-app collection test-collection sanity test-molecule bench bench-app bench-noop clean
 
 help:
 	@echo "make demo       deploy the stack to two local lab hosts (Debian 12 and 13) and show it answering"
@@ -30,7 +30,9 @@ help:
 	@echo "make test       every test: lint, app tests, collection build and checks, sanity, molecule"
 	@echo "make lint       ruff, mypy, yamllint, ansible-lint, changelog fragments"
 	@echo "make sanity     ansible-test sanity on the built collection"
-	@echo "make bench      benchmarks (print figures; not tests), the no-op run on the lab hosts included"
+	@echo "make bench      benchmarks on lab hosts -> docs/benchmarks.md (BENCH_QUICK=1: small, to check it)"
+	@echo "make bench-app  the app alone: tail and HTTP on loopback (print figures)"
+	@echo "make bench-noop the no-op site.yml run against a bare play, on the demo lab hosts"
 
 $(STAMP): requirements-dev.txt app/pyproject.toml
 	@# Debian splits venv/ensurepip out of python3: install it on a machine that lacks it.
@@ -112,9 +114,22 @@ test-molecule: venv lab-images
 	bash lab/ensure-browser.sh
 	molecule test --all
 
-bench: venv lab-images
+# Benchmarks print figures; they are not tests and not part of `make test`. Their tools (matplotlib,
+# py-spy) are pinned in bench/requirements.txt and installed only here.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): bench/requirements.txt $(STAMP)
+	$(VENV)/bin/pip install -q -r bench/requirements.txt
+	touch $@
+
+bench: $(BENCH_STAMP) lab-images
+	BENCH_QUICK=$(BENCH_QUICK) python bench/run.py
+	python bench/report.py
+
+bench-app: venv
 	python bench/tail.py
 	python bench/http_bench.py
+
+bench-noop: venv lab-images
 	ansible-playbook playbooks/lab.yml
 	python bench/noop.py
 
