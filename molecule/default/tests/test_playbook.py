@@ -61,3 +61,33 @@ def test_invalid_nginx_setting_keeps_the_old_config_live():
         assert "no_such_directive" not in site, name
         assert host.run("nginx -t").rc == 0, name
         assert http(host, "http://127.0.0.1/health/live").status == 200, name
+
+
+def test_changes_made_on_a_host_are_put_back():
+    """Roles skip a file that one look (find) shows right: drift on a host must still be seen."""
+    name, host = next(iter(hosts().items()))
+    drift = {
+        "/etc/nginx/sites-available/hostwatch.conf": "chmod 0600 {}",
+        "/etc/logrotate.d/hostwatch": "echo '# edited' >> {}",
+        "/etc/systemd/system/hostwatch.socket": "echo '# edited' >> {}",
+        "/etc/hostwatch": "chgrp root {}",
+        "/etc/nginx/sites-enabled/default": "ln -s /etc/nginx/sites-available/default {}",
+        "/opt/hostwatch/restart-requested": "echo test > {}",
+    }
+
+    def state(path):
+        f = host.file(path)
+        return f.exists and (f.mode, f.group, f.sha256sum if f.is_file else None)
+
+    wanted = {path: state(path) for path in drift}
+    for path, change in drift.items():
+        assert host.run(change.format(path)).rc == 0, path
+
+    run = converge("--limit", name)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert recap(run.stdout)[name]["changed"] >= len(drift), run.stdout
+    assert {path: state(path) for path in drift} == wanted
+    assert http(host, "http://127.0.0.1/health/live").status == 200
+
+    again = converge("--limit", name)
+    assert recap(again.stdout)[name]["changed"] == 0, again.stdout
