@@ -59,6 +59,9 @@ def write_config(tmp: Path) -> Path:
         "memory_percent = { warn = 101, fail = 101 }\nswap_percent = { warn = 101, fail = 101 }\n"
         '[health.mounts]\n"/" = { warn = 101, fail = 101 }\n'
         f'[follow]\nslots_dir = "{tmp}/slots"\n'
+        # the per-worker cap on log reads (a defense, default 1) would answer some clients 429:
+        # this measures throughput, so every client may read at once
+        f"[limits]\nmax_concurrent_reads = {CLIENTS}\n"
     )
     return config
 

@@ -96,6 +96,29 @@ def test_host_figures_cached_per_ttl(app: Flask, monkeypatch: pytest.MonkeyPatch
     assert host.get() is not first
 
 
+def test_health_body_built_once_per_figures(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hostwatch import health
+
+    host = app.extensions["hostwatch"].host
+    now = [100.0]
+    monkeypatch.setattr(host, "clock", lambda: now[0])
+    built: list[HostFigures | None] = []
+    real = health.document
+
+    def counted(fig: HostFigures | None = None) -> dict[str, Any]:
+        built.append(fig)
+        return real(fig)
+
+    monkeypatch.setattr(health, "document", counted)
+    c = app.test_client()
+    first, second = c.get("/health"), c.get("/health")
+    assert len(built) == 1 and first.data == second.data  # one set of figures: one document
+    assert (first.status_code, first.headers["Cache-Control"]) == (second.status_code, "max-age=1")
+    now[0] += 1.5  # the figures' TTL (health.cache_seconds) is over: new figures, a new body
+    c.get("/health")
+    assert len(built) == 2 and built[1] is not built[0]
+
+
 def test_live(client: FlaskClient) -> None:
     r = client.get("/health/live")
     assert r.status_code == 200

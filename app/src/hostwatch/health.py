@@ -10,6 +10,7 @@ from . import __version__
 from .auth import require_token
 from .config import Thresholds
 from .context import hostwatch
+from .hostmetrics import HostFigures
 
 bp = Blueprint("health", __name__)
 
@@ -23,35 +24,42 @@ def _status(value: float | None, limits: Thresholds) -> str:
     return "warn" if value >= limits.warn else "pass"
 
 
-def _health_response(body: dict[str, Any], status: int, cache_control: str) -> Response:
-    response = Response(json.dumps(body) + "\n", status, mimetype=HEALTH_JSON)
+# The last /health this worker built, with the figures it was built from. The figures are cached
+# for health.cache_seconds; until they are taken again, every /health sends these same bytes (no
+# document to build, no JSON to encode). Keyed by the figures object, held here so never reused.
+_last: tuple[HostFigures, str, int] | None = None
+
+
+def _health_response(text: str, status: int, cache_control: str) -> Response:
+    response = Response(text, status, mimetype=HEALTH_JSON)
     response.headers["Cache-Control"] = cache_control
     return response
 
 
 @bp.get("/health/live")
 def live() -> Response:
-    return _health_response({"status": "pass"}, 200, "no-store")
+    return _health_response('{"status": "pass"}\n', 200, "no-store")
 
 
 @bp.get("/health")
 def health() -> Response:
+    global _last
     hw = hostwatch()
     if hw.config.auth.protect_health:
         require_token()
-    body = document()
-    return _health_response(
-        body,
-        503 if body["status"] == "fail" else 200,
-        f"max-age={round(hw.config.health.cache_seconds)}",
-    )
+    fig = hw.host.get()
+    last = _last
+    if last is None or last[0] is not fig:
+        body = document(fig)
+        last = _last = (fig, json.dumps(body) + "\n", 503 if body["status"] == "fail" else 200)
+    return _health_response(last[1], last[2], f"max-age={round(hw.config.health.cache_seconds)}")
 
 
-def document() -> dict[str, Any]:
+def document(fig: HostFigures | None = None) -> dict[str, Any]:
     """The /health body from this worker's cached figures (the page renders the same)."""
     hw = hostwatch()
     cfg = hw.config.health
-    fig = hw.host.get()
+    fig = fig or hw.host.get()
 
     def check(
         value: float | None, unit: str, limits: Thresholds | None, **extra: str
