@@ -51,6 +51,7 @@ class Report:
         self.r = results
         self.out: list[str] = []
         self.goals: list[tuple[str, str, str]] = []
+        self.section = ""  # the section being written (its plots say whether it ran in quick mode)
 
     def line(self, text: str = "") -> None:
         self.out.append(text)
@@ -600,15 +601,24 @@ class Report:
 
     # --- assembly --------------------------------------------------------------------------------
 
+    def quick(self, section: str) -> bool:
+        ran = self.r["meta"].get("sections", {}).get(section, {})
+        return bool(ran.get("quick", self.r["meta"]["quick"]))
+
     def title(self, text: str) -> str:
-        return text + (" (quick mode, busy machine)" if self.r["meta"]["quick"] else "")
+        return text + (" (quick mode, busy machine)" if self.quick(self.section) else "")
 
     def write(self) -> None:
         meta = self.r["meta"]
         body_start = len(self.out)
         for name in ("agent", "variants", "logs", "fleet"):
             if name in self.r:
+                self.section, first_goal = name, len(self.goals)
                 getattr(self, name)()
+                if self.quick(name):  # a goal judged from a quick run says so
+                    self.goals[first_goal:] = [
+                        (g, f"{fig} (quick mode)", v) for g, fig, v in self.goals[first_goal:]
+                    ]
         body = self.out[body_start:]
         self.out = self.out[:body_start]
         self.line("# Benchmarks")
@@ -646,7 +656,11 @@ class Report:
             self.line(
                 "Sections from an earlier run (kept in results.json): "
                 + ", ".join(
-                    f"{n} ({ran[n]['date']}, `{ran[n]['commit']}`)" if n in ran else n
+                    f"{n} ({ran[n]['date']}, `{ran[n]['commit']}`"
+                    + (", quick mode" if self.quick(n) else "")
+                    + ")"
+                    if n in ran
+                    else n
                     for n in earlier
                 )
                 + "."

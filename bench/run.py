@@ -658,6 +658,8 @@ def main() -> None:
     # sections not run this time keep their figures and their timings
     seconds = results.get("meta", {}).get("seconds", {})
     sections = results.get("meta", {}).get("sections", {})
+    for kept in sections.values():  # each section says how it ran (BENCH_QUICK may differ per run)
+        kept.setdefault("quick", results["meta"].get("quick", False))
     results["meta"] = {"quick": QUICK, "start": machine(), "seconds": seconds, "sections": sections}
     host_ready = False
     for name, step in (("fleet", fleet), ("agent", agent), ("variants", variants), ("logs", logs)):
@@ -669,7 +671,7 @@ def main() -> None:
             host_ready = True
         results[name] = step()
         results["meta"]["seconds"][name] = time.perf_counter() - start
-        results["meta"].setdefault("sections", {})[name] = machine()
+        results["meta"].setdefault("sections", {})[name] = machine() | {"quick": QUICK}
         RESULTS.write_text(json.dumps(results))
     results["meta"]["end"] = machine()
     RESULTS.write_text(json.dumps(results))
