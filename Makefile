@@ -27,7 +27,7 @@ ANSIBLE_TEST_PIP := 24.2
 help:
 	@echo "make demo       deploy the stack to two local lab hosts (Debian 12 and 13) and show it answering"
 	@echo "make demo-down  remove the lab hosts"
-	@echo "make test       every test: lint, app tests, collection build and checks, sanity, molecule"
+	@echo "make test       every test: lint, app and plugin tests, collection build and checks, sanity, molecule"
 	@echo "make lint       ruff, mypy, yamllint, ansible-lint, changelog fragments"
 	@echo "make sanity     ansible-test sanity on the built collection"
 	@echo "make bench      benchmarks on lab hosts -> docs/benchmarks.md (BENCH_QUICK=1: small, to check it)"
@@ -72,6 +72,8 @@ lint: venv
 
 test-app: venv
 	cd app && pytest -q
+	@# the collection's plugins (the checkout is the collection through collections/, see ansible.cfg)
+	PYTHONPATH=collections pytest -q -p no:cacheprovider tests/unit
 
 # The collection as users get it: the tarball, built once per make run for test-collection and sanity.
 collection: venv

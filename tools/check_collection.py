@@ -52,6 +52,7 @@ NEVER_SHIPPED = [
     "lab/*",
     "molecule/*",
     "app/tests/*",
+    "tests/unit/*",
     "inventory/lab/*",
     "collections/*",
     "tools/*",

@@ -41,9 +41,11 @@ options:
     type: str
     default: '0644'
   state:
-    description: What the path must be.
+    description:
+      - What the path must be.
+      - V(present) is anything at all there; owner, group and mode are not compared then.
     type: str
-    choices: [file, directory, absent]
+    choices: [file, directory, present, absent]
     default: file
 """
 
@@ -90,8 +92,8 @@ def in_place(
     if os.path.dirname(path) in (found.get("skipped_paths") or {}):
         return False
     entry = next((f for f in found.get("files", []) if f.get("path") == path), None)
-    if state == "absent":
-        return entry is None
+    if state in ("absent", "present"):
+        return (entry is None) == (state == "absent")
     if entry is None or entry.get("pw_name") != owner or entry.get("gr_name") != group:
         return False
     if int(str(entry.get("mode")), 8) != int(str(mode), 8):
