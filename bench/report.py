@@ -213,9 +213,10 @@ class Report:
             "nginx and gunicorn reaches 10x and 3x on this host; what hostwatch can close is its "
             "own distance to hello-world (first row; the profile below shows which packages "
             "hold the GIL for /health). PSS: one worker with 16 "
-            "threads meets the 0.75x goal (next section) but puts heavy log reads and health "
-            "checks behind one GIL and one per-worker read cap, so the default stays at two "
-            "workers; `hostwatch_service_workers: 1` is the setting for memory-tight hosts."
+            "threads meets the 0.75x goal, at the /health rate shown with it in the next section, "
+            "and puts heavy log reads and health checks behind one GIL and one per-worker read "
+            "cap; the default stays at two workers, and `hostwatch_service_workers: 1` is the "
+            "setting for memory-tight hosts."
         )
         self.line()
         self.plot_agent(t, pss, series)
