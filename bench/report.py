@@ -211,8 +211,9 @@ class Report:
             f"the floor itself, hello-world `/`, answers {floor['all']} Glances' `/api/4/all` "
             f"rate and {floor['mem']} its `/api/4/mem` rate here, so no Flask app behind this "
             "nginx and gunicorn reaches 10x and 3x on this host; what hostwatch can close is its "
-            "own distance to hello-world (first row; the profile below shows which packages "
-            "hold the GIL for /health). PSS: one worker with 16 "
+            "own distance to hello-world (first row): the profile below shows how much of "
+            "/health's time runs under hostwatch's own frames, and under its per-request "
+            "metrics, work hello-world does not do. PSS: one worker with 16 "
             "threads meets the 0.75x goal, at the /health rate shown with it in the next section, "
             "and puts heavy log reads and health checks behind one GIL and one per-worker read "
             "cap; the default stays at two workers, and `hostwatch_service_workers: 1` is the "
@@ -259,8 +260,13 @@ class Report:
                 by_package = ", ".join(
                     f"{name} {share * 100:.0f}%" for name, share in data["packages"]
                 )
+                within = "".join(
+                    f"; under {name} frames {share * 100:.0f}%"
+                    for name, share in data.get("within", [])
+                )
                 self.line(
-                    f"{path} ({data['samples']} samples holding the GIL; by package: {by_package}):"
+                    f"{path} ({data['samples']} samples holding the GIL; by package: {by_package}"
+                    f"{within}):"
                 )
                 self.line()
                 self.table(["frame (own time)", "share"], rows)

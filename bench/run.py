@@ -469,6 +469,9 @@ def profile() -> dict[str, Any]:
         load.join()
         own: dict[str, int] = {}
         packages: dict[str, int] = {}
+        # inclusive: samples with the frame anywhere on the stack (hostwatch's own code, and the
+        # per-request metrics hook, which hello-world does not run)
+        within = {"hostwatch": 0, "request metrics": 0}
         total = 0
         for pid in pids:
             part = Path(f"{raw}.{pid}")
@@ -482,6 +485,10 @@ def profile() -> dict[str, Any]:
                 where = re.search(r"\(([^/()]+)/", leaf)
                 package = where.group(1) if where else "stdlib/other"
                 packages[package] = packages.get(package, 0) + int(count)
+                within["hostwatch"] += int(count) * ("(hostwatch/" in stack)
+                within["request metrics"] += int(count) * bool(
+                    re.search(r"(_count|_start_timer) \(hostwatch/metrics\.py", stack)
+                )
                 total += int(count)
             part.unlink()
 
@@ -489,6 +496,7 @@ def profile() -> dict[str, Any]:
             "samples": total,
             "top": shares(own, total, 10),
             "packages": shares(packages, total, 6),
+            "within": shares(within, total, len(within)),
         }
     return out
 
