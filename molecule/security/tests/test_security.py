@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import testinfra
-from stackcheck import converge, http, scenario_vars, wait_for  # molecule/shared, on PYTHONPATH
+from stackcheck import converge, http, scenario_vars, wait_for  # molecule/common, on PYTHONPATH
 
 VARS = scenario_vars(Path(__file__).parent)
 TOKEN = VARS["molecule_token"]
