@@ -10,52 +10,51 @@ DOCUMENTATION = r"""
 name: in_place
 short_description: Is a path on the host already as a file task would leave it
 description:
-  - Answers from the registered result of one M(ansible.builtin.find) (with C(get_checksum),
-    C(file_type=any)) instead of asking the host again, so a role can skip the file tasks whose
-    result is already known and re-run with one round trip instead of one or two per file.
-  - The find must have looked where the path is (its directory in C(paths), its name matched by
-    C(patterns)); a path it did not list counts as absent. True only for exactly the expected state;
-    anything else is false, and the task runs.
+  - Answers from the registered result of one M(hostwatch.stack.survey) instead of asking the host
+    again, so a role can skip the file tasks whose result is already known and re-run with one round
+    trip instead of one or two per file.
+  - True only for exactly the expected state. Anything else is false, and the task runs; so is the
+    unknown (a survey that did not run or failed, a path it did not read).
 options:
   _input:
     description: The path on the host.
     type: path
     required: true
   found:
-    description: The registered result of M(ansible.builtin.find).
+    description: The registered result of M(hostwatch.stack.survey).
     type: dict
     required: true
   content:
     description: The content the file must have (for O(state=file)); not compared when omitted.
     type: str
   owner:
-    description: Owner name.
+    description: Owner name (not compared for O(state=link)).
     type: str
     default: root
   group:
-    description: Group name.
+    description: Group name (not compared for O(state=link)).
     type: str
     default: root
   mode:
-    description: Permissions, octal.
+    description: Permissions, octal (not compared for O(state=link)).
     type: str
     default: '0644'
+  src:
+    description: What the link must point to, as written in it (for O(state=link)).
+    type: str
   state:
     description:
       - What the path must be.
       - V(present) is anything at all there; owner, group and mode are not compared then.
     type: str
-    choices: [file, directory, present, absent]
+    choices: [file, directory, link, present, absent]
     default: file
 """
 
 EXAMPLES = r"""
 - name: Read the unit as it is on the host
-  ansible.builtin.find:
-    paths: /etc/systemd/system
-    patterns: hostwatch.service
-    get_checksum: true
-    file_type: any
+  hostwatch.stack.survey:
+    paths: [/etc/systemd/system/hostwatch.service]
   register: _found
 
 - name: Install hostwatch.service
@@ -84,27 +83,28 @@ def in_place(
     owner: str = "root",
     group: str = "root",
     mode: str = "0644",
+    src: str | None = None,
     state: str = "file",
 ) -> bool:
     if not isinstance(found, dict) or found.get("failed") or found.get("skipped"):
         return False
-    path = os.path.normpath(path)
-    if os.path.dirname(path) in (found.get("skipped_paths") or {}):
+    entry = (found.get("paths") or {}).get(os.path.normpath(path))
+    if not isinstance(entry, dict) or "exists" not in entry:
         return False
-    entry = next((f for f in found.get("files", []) if f.get("path") == path), None)
     if state in ("absent", "present"):
-        return (entry is None) == (state == "absent")
-    if entry is None or entry.get("pw_name") != owner or entry.get("gr_name") != group:
+        return bool(entry["exists"]) == (state == "present")
+    kind = {"file": "file", "directory": "directory", "link": "link"}.get(state)
+    if entry.get("type") != kind:
+        return False
+    if kind == "link":
+        return src is not None and entry.get("target") == src
+    if entry.get("owner") != owner or entry.get("group") != group:
         return False
     if int(str(entry.get("mode")), 8) != int(str(mode), 8):
         return False
-    if state == "directory":
-        return bool(entry.get("isdir"))
-    if not entry.get("isreg"):
-        return False
-    if content is None:
+    if kind == "directory" or content is None:
         return True
-    # find's checksum is SHA-1, as in the template module's own comparison: identity, not security
+    # the survey's checksum is SHA-1, as the template module compares: identity, not security
     digest = hashlib.sha1(content.encode(), usedforsecurity=False).hexdigest()
     return bool(entry.get("checksum") == digest)
 

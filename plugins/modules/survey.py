@@ -1,0 +1,191 @@
+#!/usr/bin/python
+"""hostwatch.stack.survey: the state of a role's paths and systemd units, in one round trip."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: survey
+short_description: Read the state of some paths and systemd units in one round trip
+description:
+  - Reads what a role's file and service tasks would look at (type, owner, group, mode, content
+    checksum, link target; a unit's load, active and enable state), so that the role can skip the
+    tasks whose result is already known (see the P(hostwatch.stack.in_place#test) test) and re-run
+    with one round trip instead of one or two per task.
+  - Read-only, so it runs in check mode too and never reports a change.
+options:
+  paths:
+    description:
+      - Paths to read. Links are not followed.
+      - A path with C(*), C(?) or C([) is a shell pattern; it adds every path it matches and
+        nothing when none does. Any other path is always in the result, with RV(paths.exists=false)
+        when missing.
+    type: list
+    elements: path
+    default: []
+  checksum:
+    description: Compute the SHA-1 of each regular file (what M(ansible.builtin.template) compares).
+    type: bool
+    default: true
+  units:
+    description:
+      - systemd units to read with C(systemctl show), by their full names (V(nginx.service)).
+      - Without C(systemctl) on the host the result has no RV(units), and nothing counts as known.
+    type: list
+    elements: str
+    default: []
+author: hostwatch developers (@hostwatch)
+"""
+
+EXAMPLES = r"""
+- name: Read the site, its link and nginx's unit as they are on the host
+  hostwatch.stack.survey:
+    paths:
+      - /etc/nginx/sites-available/hostwatch.conf
+      - /etc/nginx/sites-enabled/hostwatch.conf
+    units: [nginx.service]
+  register: _found
+
+- name: Keep nginx enabled and running
+  ansible.builtin.systemd_service:
+    name: nginx.service
+    enabled: true
+    state: started
+  vars:
+    _running: {load: loaded, active: active, enabled: enabled}
+  when: _found.units['nginx.service'] | default({}) != _running
+"""
+
+RETURN = r"""
+paths:
+  description: Each path read (and each match of a pattern), by its normalised path.
+  type: dict
+  returned: always
+  contains:
+    exists:
+      description: Whether anything is there.
+      type: bool
+    type:
+      description: V(file), V(directory), V(link) or V(other).
+      type: str
+    owner:
+      description: Owner name (the uid as a string when it has no name).
+      type: str
+    group:
+      description: Group name (the gid as a string when it has no name).
+      type: str
+    mode:
+      description: Permission bits, four octal digits.
+      type: str
+      sample: '0644'
+    checksum:
+      description: SHA-1 of a regular file's content, with O(checksum).
+      type: str
+    target:
+      description: What a link points to, as written in the link.
+      type: str
+  sample:
+    /etc/hostwatch: {exists: true, type: directory, owner: root, group: hostwatch, mode: '0750'}
+    /etc/hostwatch/hostwatch.toml: {exists: false}
+units:
+  description: Each unit's LoadState, ActiveState and UnitFileState, as C(systemctl show) says.
+  type: dict
+  returned: when O(units) is set and the host has C(systemctl)
+  sample:
+    nginx.service: {load: loaded, active: active, enabled: enabled}
+"""
+
+import glob
+import grp
+import hashlib
+import os
+import pwd
+import stat
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+
+PATTERN_CHARS = frozenset("*?[")
+
+
+def name_of(lookup: Any, ident: int) -> str:
+    try:
+        return str(lookup(ident)[0])
+    except KeyError:
+        return str(ident)
+
+
+def sha1(path: str) -> str:
+    digest = hashlib.sha1()  # noqa: S324 -- identity, as the template module compares it, not security
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_path(path: str, checksum: bool) -> dict[str, Any]:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return {"exists": False}
+    kinds = ((stat.S_ISREG, "file"), (stat.S_ISDIR, "directory"), (stat.S_ISLNK, "link"))
+    kind = next((name for test, name in kinds if test(st.st_mode)), "other")
+    entry = {
+        "exists": True,
+        "type": kind,
+        "owner": name_of(pwd.getpwuid, st.st_uid),
+        "group": name_of(grp.getgrgid, st.st_gid),
+        "mode": f"{stat.S_IMODE(st.st_mode):04o}",
+    }
+    if kind == "link":
+        entry["target"] = os.readlink(path)
+    elif kind == "file" and checksum:
+        entry["checksum"] = sha1(path)
+    return entry
+
+
+def read_paths(paths: list[str], checksum: bool) -> dict[str, dict[str, Any]]:
+    found = {}
+    for path in paths:
+        matches = sorted(glob.glob(path)) if PATTERN_CHARS & set(path) else [path]
+        for match in matches:
+            found[os.path.normpath(match)] = read_path(match, checksum)
+    return found
+
+
+KEYS = {"LoadState": "load", "ActiveState": "active", "UnitFileState": "enabled"}
+
+
+def parse_show(names: list[str], output: str) -> dict[str, dict[str, str]]:
+    """`systemctl show` prints one block per unit asked, in the order asked (a missing unit too)."""
+    blocks = output.strip().split("\n\n")
+    units = {}
+    for name, block in zip(names, blocks):  # noqa: B905 -- no strict= before Python 3.10 (a host's)
+        fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        units[name] = {KEYS[k]: fields.get(k, "") for k in KEYS}
+    return units
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "paths": {"type": "list", "elements": "path", "default": []},
+            "checksum": {"type": "bool", "default": True},
+            "units": {"type": "list", "elements": "str", "default": []},
+        },
+        supports_check_mode=True,
+    )
+    result: dict[str, Any] = {"changed": False}
+    result["paths"] = read_paths(module.params["paths"], module.params["checksum"])
+    systemctl = module.get_bin_path("systemctl")
+    if module.params["units"] and systemctl:
+        names = module.params["units"]
+        show = [systemctl, "show", "--property=" + ",".join(KEYS), "--", *names]
+        rc, out, err = module.run_command(show)
+        if rc != 0:
+            module.fail_json(msg=f"systemctl show failed: {err.strip()}", rc=rc, **result)
+        result["units"] = parse_show(names, out)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

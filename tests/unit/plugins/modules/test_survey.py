@@ -1,0 +1,65 @@
+"""hostwatch.stack.survey: what it reads of paths and units, without a host."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from ansible_collections.hostwatch.stack.plugins.modules.survey import parse_show, read_paths
+
+
+def test_a_file_a_directory_a_link_and_a_missing_path(tmp_path: Path) -> None:
+    site = tmp_path / "site.conf"
+    site.write_text("server {}\n")
+    site.chmod(0o640)
+    (tmp_path / "enabled").symlink_to("site.conf")
+    paths = [str(site), str(tmp_path), str(tmp_path / "enabled"), str(tmp_path / "gone")]
+
+    found = read_paths(paths, checksum=True)
+
+    assert found[str(site)]["type"] == "file"
+    assert found[str(site)]["mode"] == "0640"
+    digest = hashlib.sha1(b"server {}\n", usedforsecurity=False).hexdigest()
+    assert found[str(site)]["checksum"] == digest
+    assert found[str(tmp_path)]["type"] == "directory"
+    assert "checksum" not in found[str(tmp_path)]
+    link = found[str(tmp_path / "enabled")]  # not followed: the link itself
+    assert (link["type"], link["mode"], link["target"]) == ("link", "0777", "site.conf")
+    assert found[str(tmp_path / "gone")] == {"exists": False}
+    owner = found[str(site)]["owner"]
+    assert owner and owner == found[str(tmp_path)]["owner"]
+
+
+def test_patterns_add_their_matches_only(tmp_path: Path) -> None:
+    for name in ("20260101T000000Z-aaaaaaaaaaaa", "20260102T000000Z-bbbbbbbbbbbb"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "20260101T000000Z-aaaaaaaaaaaa" / ".complete").write_text("x")
+
+    patterns = [f"{tmp_path}/*", f"{tmp_path}/*/.complete", f"{tmp_path}/none-*"]
+    found = read_paths(patterns, checksum=False)
+
+    assert sorted(found) == sorted(
+        [
+            str(tmp_path / "20260101T000000Z-aaaaaaaaaaaa"),
+            str(tmp_path / "20260101T000000Z-aaaaaaaaaaaa" / ".complete"),
+            str(tmp_path / "20260102T000000Z-bbbbbbbbbbbb"),
+        ]
+    )
+    assert all("checksum" not in e for e in found.values())
+
+
+def test_paths_are_normalised(tmp_path: Path) -> None:
+    found = read_paths([f"{tmp_path}//a/../b/"], checksum=True)
+    assert list(found) == [os.path.normpath(f"{tmp_path}/b")]
+
+
+def test_units_are_read_in_the_order_asked() -> None:
+    out = (
+        "LoadState=loaded\nActiveState=active\nUnitFileState=enabled\n\n"
+        "LoadState=not-found\nActiveState=inactive\nUnitFileState=\n"
+    )
+    assert parse_show(["nginx.service", "nope.service"], out) == {
+        "nginx.service": {"load": "loaded", "active": "active", "enabled": "enabled"},
+        "nope.service": {"load": "not-found", "active": "inactive", "enabled": ""},
+    }
