@@ -5,12 +5,13 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: survey
-short_description: Read the state of some paths and systemd units in one round trip
+short_description: Read the state of some paths, systemd units, users and groups in one round trip
 description:
   - Reads what a role's file and service tasks would look at (type, owner, group, mode, content
-    checksum, link target; a unit's load, active and enable state), so that the role can skip the
-    tasks whose result is already known (see the P(hostwatch.stack.in_place#test) test) and re-run
-    with one round trip instead of one or two per task.
+    checksum, link target; a unit's load, active and enable state; a user's or group's entry), so
+    that the role can skip the tasks whose result is already known (see the
+    P(hostwatch.stack.in_place#test) test) and re-run with one round trip instead of one or two per
+    task.
   - Read-only, so it runs in check mode too and never reports a change.
 options:
   paths:
@@ -30,6 +31,16 @@ options:
     description:
       - systemd units to read with C(systemctl show), by their full names (V(nginx.service)).
       - Without C(systemctl) on the host the result has no RV(units), and nothing counts as known.
+    type: list
+    elements: str
+    default: []
+  users:
+    description: Users to read from the host's user database (and C(/etc/shadow) for the lock).
+    type: list
+    elements: str
+    default: []
+  groups:
+    description: Groups to read from the host's group database.
     type: list
     elements: str
     default: []
@@ -92,6 +103,22 @@ units:
   returned: when O(units) is set and the host has C(systemctl)
   sample:
     nginx.service: {load: loaded, active: active, enabled: enabled}
+users:
+  description:
+    - Each user asked, with RV(users.exists=false) when there is none.
+    - Its primary gid, home, shell, supplementary groups (sorted) and whether its password is locked
+      (C(!) first in C(/etc/shadow); null when that file cannot be read).
+  type: dict
+  returned: always
+  sample:
+    hostwatch: {exists: true, uid: 998, gid: 998, home: /opt/hostwatch, shell: /usr/sbin/nologin,
+                groups: [adm], locked: true}
+groups:
+  description: Each group asked, with its gid, or RV(groups.exists=false) when there is none.
+  type: dict
+  returned: always
+  sample:
+    hostwatch: {exists: true, gid: 998}
 """
 
 import glob
@@ -152,6 +179,46 @@ def read_paths(paths: list[str], checksum: bool) -> dict[str, dict[str, Any]]:
     return found
 
 
+def shadow_locks(path: str = "/etc/shadow") -> dict[str, bool]:
+    """Whose password is locked (`!` first, as usermod -L leaves it); nothing when unreadable."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            entries = [line.split(":") for line in f if ":" in line]
+    except OSError:
+        return {}
+    return {e[0]: e[1].startswith("!") for e in entries}
+
+
+def read_users(names: list[str], locks: dict[str, bool]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for name in names:
+        try:
+            pw = pwd.getpwnam(name)
+        except KeyError:
+            found[name] = {"exists": False}
+            continue
+        found[name] = {
+            "exists": True,
+            "uid": pw.pw_uid,
+            "gid": pw.pw_gid,
+            "home": pw.pw_dir,
+            "shell": pw.pw_shell,
+            "groups": sorted(g.gr_name for g in grp.getgrall() if name in g.gr_mem),
+            "locked": locks.get(name),
+        }
+    return found
+
+
+def read_groups(names: list[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for name in names:
+        try:
+            found[name] = {"exists": True, "gid": grp.getgrnam(name).gr_gid}
+        except KeyError:
+            found[name] = {"exists": False}
+    return found
+
+
 KEYS = {"LoadState": "load", "ActiveState": "active", "UnitFileState": "enabled"}
 
 
@@ -171,11 +238,16 @@ def main() -> None:
             "paths": {"type": "list", "elements": "path", "default": []},
             "checksum": {"type": "bool", "default": True},
             "units": {"type": "list", "elements": "str", "default": []},
+            "users": {"type": "list", "elements": "str", "default": []},
+            "groups": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
     result: dict[str, Any] = {"changed": False}
     result["paths"] = read_paths(module.params["paths"], module.params["checksum"])
+    locks = shadow_locks() if module.params["users"] else {}
+    result["users"] = read_users(module.params["users"], locks)
+    result["groups"] = read_groups(module.params["groups"])
     systemctl = module.get_bin_path("systemctl")
     if module.params["units"] and systemctl:
         names = module.params["units"]

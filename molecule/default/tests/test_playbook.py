@@ -63,30 +63,56 @@ def test_invalid_nginx_setting_keeps_the_old_config_live():
         assert http(host, "http://127.0.0.1/health/live").status == 200, name
 
 
+SITE = "/etc/nginx/sites-available/hostwatch.conf"
+# A change made by hand, and the command that reads what it changed.
+DRIFT = [
+    (f"chmod 0600 {SITE}", f"stat -c '%a %G' {SITE}"),
+    ("echo '# edited' >> /etc/logrotate.d/hostwatch", "sha256sum /etc/logrotate.d/hostwatch"),
+    (
+        "echo '# edited' >> /etc/systemd/system/hostwatch.socket",
+        "sha256sum /etc/systemd/system/hostwatch.socket",
+    ),
+    ("chgrp root /etc/hostwatch", "stat -c '%a %G' /etc/hostwatch"),
+    (
+        "ln -s ../sites-available/default /etc/nginx/sites-enabled/default",
+        "ls /etc/nginx/sites-enabled",
+    ),
+    (
+        "rm /etc/nginx/sites-enabled/hostwatch.conf",
+        "readlink /etc/nginx/sites-enabled/hostwatch.conf",
+    ),
+    ("echo test > /opt/hostwatch/restart-requested", "ls /opt/hostwatch"),
+    # the same release, named another way: only the link's text differs
+    (
+        'ln -sfn "$(readlink -f /opt/hostwatch/current)" /opt/hostwatch/current',
+        "readlink /opt/hostwatch/current",
+    ),
+    ("systemctl disable hostwatch.socket", "systemctl is-enabled hostwatch.socket"),
+    ("systemctl stop nginx", "systemctl is-active nginx"),
+    (
+        "usermod -s /bin/bash hostwatch && gpasswd -d hostwatch adm",
+        "getent passwd hostwatch; id -nG hostwatch",
+    ),
+]
+
+
 def test_changes_made_on_a_host_are_put_back():
-    """Roles skip a file that one look (find) shows right: drift on a host must still be seen."""
+    """Roles skip what one look (the survey) shows right: drift on a host must still be seen."""
     name, host = next(iter(hosts().items()))
-    drift = {
-        "/etc/nginx/sites-available/hostwatch.conf": "chmod 0600 {}",
-        "/etc/logrotate.d/hostwatch": "echo '# edited' >> {}",
-        "/etc/systemd/system/hostwatch.socket": "echo '# edited' >> {}",
-        "/etc/hostwatch": "chgrp root {}",
-        "/etc/nginx/sites-enabled/default": "ln -s /etc/nginx/sites-available/default {}",
-        "/opt/hostwatch/restart-requested": "echo test > {}",
-    }
 
-    def state(path):
-        f = host.file(path)
-        return f.exists and (f.mode, f.group, f.sha256sum if f.is_file else None)
+    def state():
+        return [host.run(read).stdout for _, read in DRIFT]
 
-    wanted = {path: state(path) for path in drift}
-    for path, change in drift.items():
-        assert host.run(change.format(path)).rc == 0, path
+    wanted = state()
+    for change, _ in DRIFT:
+        assert host.run(change).rc == 0, change
+    changed = [a != b for a, b in zip(state(), wanted, strict=True)]
+    assert all(changed), f"a change by hand changed nothing: {changed}"
 
     run = converge("--limit", name)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert recap(run.stdout)[name]["changed"] >= len(drift), run.stdout
-    assert {path: state(path) for path in drift} == wanted
+    assert recap(run.stdout)[name]["changed"] >= len(DRIFT), run.stdout
+    assert state() == wanted
     assert http(host, "http://127.0.0.1/health/live").status == 200
 
     again = converge("--limit", name)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import grp
 import hashlib
 import os
+import pwd
 from pathlib import Path
 
-from ansible_collections.hostwatch.stack.plugins.modules.survey import parse_show, read_paths
+from ansible_collections.hostwatch.stack.plugins.modules.survey import (
+    parse_show,
+    read_groups,
+    read_paths,
+    read_users,
+    shadow_locks,
+)
 
 
 def test_a_file_a_directory_a_link_and_a_missing_path(tmp_path: Path) -> None:
@@ -63,3 +71,31 @@ def test_units_are_read_in_the_order_asked() -> None:
         "nginx.service": {"load": "loaded", "active": "active", "enabled": "enabled"},
         "nope.service": {"load": "not-found", "active": "inactive", "enabled": ""},
     }
+
+
+def test_users_and_groups_as_the_databases_say() -> None:
+    root = pwd.getpwnam("root")
+    member_of = sorted(g.gr_name for g in grp.getgrall() if "root" in g.gr_mem)
+
+    users = read_users(["root", "no-such-user-hw"], {"root": True})
+    groups = read_groups(["root", "no-such-group-hw"])
+
+    assert users["root"] == {
+        "exists": True,
+        "uid": 0,
+        "gid": root.pw_gid,
+        "home": root.pw_dir,
+        "shell": root.pw_shell,
+        "groups": member_of,
+        "locked": True,
+    }
+    assert users["no-such-user-hw"] == {"exists": False}
+    assert groups == {"root": {"exists": True, "gid": 0}, "no-such-group-hw": {"exists": False}}
+    assert read_users(["root"], {})["root"]["locked"] is None  # shadow not readable: unknown
+
+
+def test_a_lock_is_a_bang_first_in_shadow(tmp_path: Path) -> None:
+    shadow = tmp_path / "shadow"
+    shadow.write_text("hostwatch:!*:19000::::::\nops:$y$j9T$abc:19000:0:99999:7:::\nbroken\n")
+    assert shadow_locks(str(shadow)) == {"hostwatch": True, "ops": False}
+    assert shadow_locks(str(tmp_path / "none")) == {}
