@@ -67,6 +67,7 @@ def running_gunicorn(tmp_path: Path, follow: str) -> Iterator[tuple[int, Path]]:
             "gunicorn",
             "-c",
             "python:hostwatch.gunicorn_hooks",
+            "--preload",  # as the service runs it: workers forked from a loaded app
             "--no-control-socket",
             "-k",
             "gthread",

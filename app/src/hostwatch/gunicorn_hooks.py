@@ -4,11 +4,15 @@ Gunicorn reads every public module-level name here as a setting, so only the hoo
 
 on_starting also checks the config in the master, so a bad file stops gunicorn with one line
 before any worker is forked.
+
+With `--preload` (as the service runs it) pre_fork readies the loaded app in the master, so that the
+workers keep sharing its memory instead of each copying it.
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import shutil
 import signal
@@ -37,6 +41,21 @@ def on_starting(server: Any) -> None:
                 shutil.rmtree(entry.path)
             else:
                 os.unlink(entry.path)
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    if not server.cfg.preload_app:
+        return  # the app is loaded in each worker, after the fork: nothing here to share
+    # Build now what the first requests would otherwise build in each worker: the compiled
+    # templates and URL matcher then sit in pages all processes share.
+    app = server.app.wsgi()
+    for name in app.jinja_env.list_templates():
+        app.jinja_env.get_template(name)
+    app.url_map.update()
+    # Move every object so far out of the collector's reach: a collection in a worker writes to
+    # the header of each object it scans, which would copy every page of the preloaded app into
+    # each worker (measured: --preload alone saves no memory, with this about a fifth).
+    gc.freeze()
 
 
 def post_worker_init(worker: Any) -> None:
