@@ -25,7 +25,7 @@ REQUESTS = 2000
 WARMUP = 100
 CLIENTS = 4
 CAP_SECONDS = 10.0  # per endpoint: a slow machine gets fewer requests, not a hung run
-GUNICORN = ["-k", "gthread", "-w", "2", "--threads", "4", "--no-control-socket"]
+GUNICORN = ["-k", "gthread", "-w", "2", "--threads", "4", "--no-control-socket", "--preload"]
 HELLO = "from flask import Flask\n\napp = Flask(__name__)\napp.get('/')(lambda: 'ok')\n"
 # name -> gunicorn's extra arguments and app
 SERVERS = {

@@ -213,11 +213,10 @@ class Report:
             "nginx and gunicorn reaches 10x and 3x on this host; what hostwatch can close is its "
             "own distance to hello-world (first row): the profile below shows how much of "
             "/health's time runs under hostwatch's own frames, and under its per-request "
-            "metrics, work hello-world does not do. PSS: one worker with 16 "
-            "threads meets the 0.75x goal, at the /health rate shown with it in the next section, "
-            "and puts heavy log reads and health checks behind one GIL and one per-worker read "
-            "cap; the default stays at two workers, and `hostwatch_service_workers: 1` is the "
-            "setting for memory-tight hosts."
+            "metrics, work hello-world does not do. PSS: the service runs gunicorn with "
+            "`--preload` and the app's `pre_fork` hook freezes the loaded app (`gc.freeze()`), so "
+            "the workers share its pages instead of each copying them; what is left per worker is "
+            "what it builds while it serves." + self.one_worker_note()
         )
         self.line()
         self.plot_agent(t, pss, series)
@@ -320,13 +319,26 @@ class Report:
             "latency by percentile at a fixed rate",
         )
 
+    def one_worker_note(self) -> str:
+        one = self.r.get("variants", {}).get("1 worker x 16 threads")
+        if not one:
+            return ""
+        return (
+            f" One worker with 16 threads makes {ratio_cell(one['pss'], one['glances_pss'])[1]} "
+            f"Glances' PSS at {ratio_cell(one['health'], one['hello'])[1]} hello-world's /health "
+            "rate (next section), and puts heavy log reads and health checks behind one GIL and "
+            "one per-worker read cap: the default stays at two workers, and "
+            "`hostwatch_service_workers: 1` is the setting for memory-tight hosts."
+        )
+
     def variants(self) -> None:
         v = self.r["variants"]
         self.heading("### Gunicorn settings against the goals")
         self.line(
             "The same host, hostwatch redeployed with the service role's "
-            "`hostwatch_service_workers`/`_threads` and restarted with gunicorn options from a "
-            "systemd drop-in (`Environment=GUNICORN_CMD_ARGS=...`), put back afterwards; /health "
+            "`hostwatch_service_workers`/`_threads` and restarted with an environment variable "
+            "from a systemd drop-in (`Environment=...`), put back afterwards; every variant runs "
+            "gunicorn with `--preload`, as the unit does; /health "
             "and the hello-world app (unchanged) alternate under wrk as above, PSS after each "
             "round."
         )

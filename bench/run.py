@@ -351,26 +351,26 @@ def agent() -> dict[str, Any]:
 
 # --- gunicorn settings that might close the gaps (bench host only; restored afterwards) ---------
 
-# name -> (workers, threads) through the service role's variables (None: as deployed), and gunicorn
-# options through a systemd drop-in (GUNICORN_CMD_ARGS): both hold whatever form the unit takes.
+# name -> (workers, threads) through the service role's variables (None: as deployed), and an
+# environment variable through a systemd drop-in: both hold whatever form the unit takes. The unit
+# runs gunicorn with --preload (the app's pre_fork hook freezes it), so every variant has it.
 VARIANTS: dict[str, tuple[tuple[int, int] | None, str]] = {
     "as deployed": (None, ""),
-    "preload_app": (None, "--preload"),
+    "2 glibc malloc arenas": (None, "MALLOC_ARENA_MAX=2"),
     "1 worker x 16 threads": ((1, 16), ""),
-    "1 worker x 16 threads, preload_app": ((1, 16), "--preload"),
 }
 DROPIN = "/etc/systemd/system/hostwatch.service.d/bench.conf"
 
 
-def apply_variant(size: tuple[int, int] | None, args: str, redeploy: bool) -> None:
+def apply_variant(size: tuple[int, int] | None, env: str, redeploy: bool) -> None:
     if redeploy:
         extra = []
         if size:
             workers = {"hostwatch_service_workers": size[0], "hostwatch_service_threads": size[1]}
             extra = ["-e", json.dumps(workers)]
         playbook(inventory(1), "site.yml", *extra)
-    if args:
-        conf = f"[Service]\nEnvironment=GUNICORN_CMD_ARGS={args}\n"
+    if env:
+        conf = f"[Service]\nEnvironment={env}\n"
         script = f"mkdir -p {Path(DROPIN).parent} && printf '%s' \"$1\" > {DROPIN}"
         dexec(HOST, "bash", "-c", script, "-", conf)
     else:
@@ -385,9 +385,9 @@ def variants() -> dict[str, Any]:
     out: dict[str, Any] = {}
     deployed: tuple[int, int] | None = None
     try:
-        for name, (size, args) in VARIANTS.items():
+        for name, (size, env) in VARIANTS.items():
             say(f"variants: {name}")
-            apply_variant(size, args, redeploy=size != deployed)
+            apply_variant(size, env, redeploy=size != deployed)
             deployed = size
             wrk(f"{BASE}/health", 1)  # warm
             entry: dict[str, list[float]] = {
@@ -405,7 +405,7 @@ def variants() -> dict[str, Any]:
                 entry["glances_pss"].append(figures["glances.service"]["pss_kib"])
             entry["procs"] = [stats()["hostwatch.service"]["procs"]]
             settings = [f"workers={size[0]} threads={size[1]}"] if size else []
-            out[name] = {"extra": "; ".join(settings + ([args] if args else [])), **entry}
+            out[name] = {"extra": "; ".join(settings + ([env] if env else [])), **entry}
     finally:
         apply_variant(None, "", redeploy=deployed is not None)
     return out
