@@ -336,8 +336,7 @@ class Report:
         self.heading("### Gunicorn settings against the goals")
         self.line(
             "The same host, hostwatch redeployed with the service role's "
-            "`hostwatch_service_workers`/`_threads` and restarted with an environment variable "
-            "from a systemd drop-in (`Environment=...`), put back afterwards; every variant runs "
+            "`hostwatch_service_workers`/`_threads`, put back afterwards; every variant runs "
             "gunicorn with `--preload`, as the unit does; /health "
             "and the hello-world app (unchanged) alternate under wrk as above, PSS after each "
             "round."

@@ -351,32 +351,22 @@ def agent() -> dict[str, Any]:
 
 # --- gunicorn settings that might close the gaps (bench host only; restored afterwards) ---------
 
-# name -> (workers, threads) through the service role's variables (None: as deployed), and an
-# environment variable through a systemd drop-in: both hold whatever form the unit takes. The unit
-# runs gunicorn with --preload (the app's pre_fork hook freezes it), so every variant has it.
-VARIANTS: dict[str, tuple[tuple[int, int] | None, str]] = {
-    "as deployed": (None, ""),
-    "2 glibc malloc arenas": (None, "MALLOC_ARENA_MAX=2"),
-    "1 worker x 16 threads": ((1, 16), ""),
+# name -> (workers, threads) through the service role's variables (None: as deployed). The unit runs
+# gunicorn with --preload (the app's pre_fork hook freezes the loaded app), so every variant has it.
+VARIANTS: dict[str, tuple[int, int] | None] = {
+    "as deployed": None,
+    "1 worker x 16 threads": (1, 16),
 }
-DROPIN = "/etc/systemd/system/hostwatch.service.d/bench.conf"
 
 
-def apply_variant(size: tuple[int, int] | None, env: str, redeploy: bool) -> None:
+def apply_variant(size: tuple[int, int] | None, redeploy: bool) -> None:
     if redeploy:
         extra = []
         if size:
             workers = {"hostwatch_service_workers": size[0], "hostwatch_service_threads": size[1]}
             extra = ["-e", json.dumps(workers)]
         playbook(inventory(1), "site.yml", *extra)
-    if env:
-        conf = f"[Service]\nEnvironment={env}\n"
-        script = f"mkdir -p {Path(DROPIN).parent} && printf '%s' \"$1\" > {DROPIN}"
-        dexec(HOST, "bash", "-c", script, "-", conf)
-    else:
-        dexec(HOST, "rm", "-f", DROPIN)
-    dexec(HOST, "systemctl", "daemon-reload")
-    dexec(HOST, "systemctl", "restart", "hostwatch.service")
+    dexec(HOST, "systemctl", "restart", "hostwatch.service")  # fresh processes: PSS from a start
     body_size(f"{BASE}/health/live")  # up again
 
 
@@ -385,9 +375,9 @@ def variants() -> dict[str, Any]:
     out: dict[str, Any] = {}
     deployed: tuple[int, int] | None = None
     try:
-        for name, (size, env) in VARIANTS.items():
+        for name, size in VARIANTS.items():
             say(f"variants: {name}")
-            apply_variant(size, env, redeploy=size != deployed)
+            apply_variant(size, redeploy=size != deployed)
             deployed = size
             wrk(f"{BASE}/health", 1)  # warm
             entry: dict[str, list[float]] = {
@@ -404,10 +394,9 @@ def variants() -> dict[str, Any]:
                 entry["pss"].append(figures["hostwatch.service"]["pss_kib"])
                 entry["glances_pss"].append(figures["glances.service"]["pss_kib"])
             entry["procs"] = [stats()["hostwatch.service"]["procs"]]
-            settings = [f"workers={size[0]} threads={size[1]}"] if size else []
-            out[name] = {"extra": "; ".join(settings + ([env] if env else [])), **entry}
+            out[name] = {"extra": f"workers={size[0]} threads={size[1]}" if size else "", **entry}
     finally:
-        apply_variant(None, "", redeploy=deployed is not None)
+        apply_variant(None, redeploy=deployed is not None)
     return out
 
 
