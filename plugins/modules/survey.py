@@ -104,19 +104,48 @@ units:
   sample:
     nginx.service: {load: loaded, active: active, enabled: enabled}
 users:
-  description:
-    - Each user asked, with RV(users.exists=false) when there is none.
-    - Its primary gid, home, shell, supplementary groups (sorted) and whether its password is locked
-      (C(!) first in C(/etc/shadow); null when that file cannot be read).
+  description: Each user asked, by name.
   type: dict
   returned: always
+  contains:
+    exists:
+      description: Whether the user database has it.
+      type: bool
+    uid:
+      description: User id.
+      type: int
+    gid:
+      description: Primary group id.
+      type: int
+    home:
+      description: Home directory.
+      type: str
+    shell:
+      description: Login shell.
+      type: str
+    groups:
+      description: Supplementary groups, sorted.
+      type: list
+      elements: str
+    locked:
+      description:
+        - Whether the password is locked (C(!) first in C(/etc/shadow)).
+        - Null when that file cannot be read.
+      type: bool
   sample:
     hostwatch: {exists: true, uid: 998, gid: 998, home: /opt/hostwatch, shell: /usr/sbin/nologin,
                 groups: [adm], locked: true}
 groups:
-  description: Each group asked, with its gid, or RV(groups.exists=false) when there is none.
+  description: Each group asked, by name.
   type: dict
   returned: always
+  contains:
+    exists:
+      description: Whether the group database has it.
+      type: bool
+    gid:
+      description: Group id.
+      type: int
   sample:
     hostwatch: {exists: true, gid: 998}
 """
