@@ -91,6 +91,9 @@ paths:
     checksum:
       description: SHA-1 of a regular file's content, with O(checksum).
       type: str
+    error:
+      description: Why the path or its content could not be read (what is missing is then unknown).
+      type: str
     target:
       description: What a link points to, as written in the link.
       type: str
@@ -181,8 +184,10 @@ def sha1(path: str) -> str:
 def read_path(path: str, checksum: bool) -> dict[str, Any]:
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return {"exists": False}
+    except OSError as err:  # not known either way: a task that trusts the survey runs
+        return {"error": err.strerror}
     kinds = ((stat.S_ISREG, "file"), (stat.S_ISDIR, "directory"), (stat.S_ISLNK, "link"))
     kind = next((name for test, name in kinds if test(st.st_mode)), "other")
     entry = {
@@ -195,7 +200,10 @@ def read_path(path: str, checksum: bool) -> dict[str, Any]:
     if kind == "link":
         entry["target"] = os.readlink(path)
     elif kind == "file" and checksum:
-        entry["checksum"] = sha1(path)
+        try:
+            entry["checksum"] = sha1(path)
+        except OSError as err:  # no checksum: content counts as not known
+            entry["error"] = err.strerror
     return entry
 
 

@@ -8,6 +8,7 @@ import os
 import pwd
 from pathlib import Path
 
+import pytest
 from ansible_collections.hostwatch.stack.plugins.modules.survey import (
     parse_show,
     read_groups,
@@ -15,6 +16,7 @@ from ansible_collections.hostwatch.stack.plugins.modules.survey import (
     read_users,
     shadow_locks,
 )
+from ansible_collections.hostwatch.stack.plugins.test.in_place import in_place
 
 
 def test_a_file_a_directory_a_link_and_a_missing_path(tmp_path: Path) -> None:
@@ -55,6 +57,23 @@ def test_patterns_add_their_matches_only(tmp_path: Path) -> None:
         ]
     )
     assert all("checksum" not in e for e in found.values())
+
+
+def test_what_cannot_be_read_is_not_known(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "file").write_text("x")
+    assert read_paths([str(tmp_path / "file" / "below")], checksum=True) == {
+        str(tmp_path / "file" / "below"): {"exists": False}  # a file where a directory would be
+    }
+
+    def denied(path: str) -> str:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("ansible_collections.hostwatch.stack.plugins.modules.survey.sha1", denied)
+    path = str(tmp_path / "file")
+    found = {"paths": read_paths([path], checksum=True)}
+    assert "checksum" not in found["paths"][path]
+    assert found["paths"][path]["error"] == "Permission denied"
+    assert not in_place(path, found, content="x")
 
 
 def test_paths_are_normalised(tmp_path: Path) -> None:
