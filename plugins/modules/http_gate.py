@@ -8,8 +8,8 @@ module: http_gate
 short_description: Wait until a health endpoint passes a number of times in a row
 description:
   - Sends C(GET) to O(url) every O(interval) seconds, over TCP or a unix socket, until it has
-    passed O(passes) times in a row (any failure starts the count again) or O(timeout) seconds
-    have gone by.
+    passed O(passes) times in a row (any failure starts the count again), has failed O(failures)
+    times in a row, or O(timeout) seconds have gone by.
   - A pass is an answer with a status in O(status_code). For an C(application/health+json) body, the
     checks whose status is not C(pass) are returned, so a failure can name them.
   - Read-only, so it runs in check mode too and never reports a change.
@@ -28,6 +28,12 @@ options:
     description: Passes in a row needed.
     type: int
     default: 1
+  failures:
+    description:
+      - Failures in a row that end the gate at once, failed (fail fast); 0 waits for O(timeout).
+      - A request that gets no answer at all counts too.
+    type: int
+    default: 0
   timeout:
     description: Seconds allowed to collect O(passes) passes.
     type: float
@@ -62,6 +68,7 @@ EXAMPLES = r"""
     url: http://127.0.0.1/health
     host_header: localhost
     passes: 5
+    failures: 3
     timeout: 30
 """
 
@@ -181,6 +188,7 @@ def main() -> None:
             "host_header": {"type": "str"},
             # a count of successes, not a password
             "passes": {"type": "int", "default": 1, "no_log": False},
+            "failures": {"type": "int", "default": 0},
             "timeout": {"type": "float", "default": 30},
             "interval": {"type": "float", "default": 1},
             "request_timeout": {"type": "float", "default": 5},
@@ -195,7 +203,7 @@ def main() -> None:
         module.fail_json(msg=f"passes must be 1 or more, not {params['passes']}")
     start = time.monotonic()
     deadline = start + params["timeout"]
-    streak = attempts = 0
+    streak = failed = attempts = 0
     failure = ""
     status: int | None = None
     body: Any = None
@@ -203,14 +211,18 @@ def main() -> None:
         attempts += 1
         status, body, error = ask(params)
         if status in params["status_code"]:
-            streak += 1
+            streak, failed = streak + 1, 0
         else:
-            streak = 0
+            streak, failed = 0, failed + 1
             checks = not_passing(body)
             failure = error or f"HTTP {status}" + (
                 f", checks not passing: {', '.join(checks)}" if checks else ""
             )
-        if streak >= params["passes"] or time.monotonic() + params["interval"] > deadline:
+        if (
+            streak >= params["passes"]
+            or 0 < params["failures"] <= failed
+            or time.monotonic() + params["interval"] > deadline
+        ):
             break
         time.sleep(params["interval"])
     passed = streak >= params["passes"]
@@ -225,9 +237,11 @@ def main() -> None:
         "elapsed": round(time.monotonic() - start, 3),
     }
     if not passed and params["strict"]:
+        ended = f"{failed} failures in a row" if failed >= params["failures"] > 0 else "time up"
         module.fail_json(
             msg=f"{params['url']}: {streak} of {params['passes']} passes in a row after "
-            f"{result['elapsed']} s; last failure: {failure or 'none (too few answers in time)'}",
+            f"{result['elapsed']} s ({ended}); last failure: "
+            f"{failure or 'none (too few answers in time)'}",
             **result,
         )
     module.exit_json(**result)
