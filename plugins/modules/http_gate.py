@@ -180,27 +180,8 @@ def ask(params: dict[str, Any]) -> tuple[int | None, Any, str]:
     return response.status, body, ""
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "url": {"type": "str", "required": True},
-            "unix_socket": {"type": "path"},
-            "host_header": {"type": "str"},
-            # a count of successes, not a password
-            "passes": {"type": "int", "default": 1, "no_log": False},
-            "failures": {"type": "int", "default": 0},
-            "timeout": {"type": "float", "default": 30},
-            "interval": {"type": "float", "default": 1},
-            "request_timeout": {"type": "float", "default": 5},
-            "status_code": {"type": "list", "elements": "int", "default": [200]},
-            "validate_certs": {"type": "bool", "default": True},
-            "strict": {"type": "bool", "default": True},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
-    if params["passes"] < 1:
-        module.fail_json(msg=f"passes must be 1 or more, not {params['passes']}")
+def gate(params: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Ask until passed, failed `failures` times in a row or out of time: (result, failure)."""
     start = time.monotonic()
     deadline = start + params["timeout"]
     streak = failed = attempts = 0
@@ -225,10 +206,9 @@ def main() -> None:
         ):
             break
         time.sleep(params["interval"])
-    passed = streak >= params["passes"]
     result = {
         "changed": False,
-        "passed": passed,
+        "passed": streak >= params["passes"],
         "status": status,
         "failure": failure,
         "not_passing": not_passing(body),
@@ -236,14 +216,40 @@ def main() -> None:
         "attempts": attempts,
         "elapsed": round(time.monotonic() - start, 3),
     }
-    if not passed and params["strict"]:
-        ended = f"{failed} failures in a row" if failed >= params["failures"] > 0 else "time up"
-        module.fail_json(
-            msg=f"{params['url']}: {streak} of {params['passes']} passes in a row after "
-            f"{result['elapsed']} s ({ended}); last failure: "
-            f"{failure or 'none (too few answers in time)'}",
-            **result,
-        )
+    if result["passed"]:
+        return result, ""
+    ended = f"{failed} failures in a row" if failed >= params["failures"] > 0 else "time up"
+    return result, (
+        f"{params['url']}: {streak} of {params['passes']} passes in a row after "
+        f"{result['elapsed']} s ({ended}); last failure: "
+        f"{failure or 'none (too few answers in time)'}"
+    )
+
+
+ARGUMENT_SPEC: dict[str, Any] = {
+    "url": {"type": "str", "required": True},
+    "unix_socket": {"type": "path"},
+    "host_header": {"type": "str"},
+    # a count of successes, not a password
+    "passes": {"type": "int", "default": 1, "no_log": False},
+    "failures": {"type": "int", "default": 0},
+    "timeout": {"type": "float", "default": 30},
+    "interval": {"type": "float", "default": 1},
+    "request_timeout": {"type": "float", "default": 5},
+    "status_code": {"type": "list", "elements": "int", "default": [200]},
+    "validate_certs": {"type": "bool", "default": True},
+    "strict": {"type": "bool", "default": True},
+}
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    params = module.params
+    if params["passes"] < 1:
+        module.fail_json(msg=f"passes must be 1 or more, not {params['passes']}")
+    result, failed = gate(params)
+    if failed and params["strict"]:
+        module.fail_json(msg=failed, **result)
     module.exit_json(**result)
 
 

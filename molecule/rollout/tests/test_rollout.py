@@ -1,7 +1,10 @@
-"""Steps 2-5 of the rollout scenario, in order, from the controller (step 1 is converge: release A).
+"""Steps 2-8 of the rollout scenario, in order, from the controller (step 1 is converge: release A).
 
-The tests run the project's playbooks against the molecule hosts and read the fleet with status.yml
-after each step; the client container streams /health at all three hosts during every deploy.
+The tests run the project's playbooks against the molecule hosts (over SSH, as the inventory
+says) and read the fleet with status.yml after each step; the client container streams /health at
+all three hosts during every step that may restart one. The release the fleet should run is the
+inventory's (group_vars: hostwatch_app_source, the link releases/desired): a step changes it by
+relinking, as an operator edits group_vars; a config change is given with -e.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ HOSTS = {
 }
 FIRST, OTHERS = "hostwatch-roll-1", ["hostwatch-roll-2", "hostwatch-roll-3"]
 RATE = 4  # requests per second per host: below nginx's 10 r/s
+CACHE = '{"hostwatch_app_health_cache_seconds": %s}'  # a config change that changes nothing else
 
 # What the steps found, for the later steps (pytest runs the tests of this file in order).
 seen: dict[str, Any] = {}
@@ -105,12 +109,33 @@ class Stream:
         raise AssertionError(f"the client wrote no {self.out}")
 
 
-def docker(*args: str) -> None:
-    subprocess.run(["docker", *args], check=True, capture_output=True)
+def docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
+
+
+def desire(release: str) -> None:
+    """State the release the fleet should run, as an operator edits the inventory."""
+    link = RELEASES / "desired"
+    (RELEASES / "desired.new").symlink_to(release)
+    (RELEASES / "desired.new").replace(link)
+
+
+def live_config(name: str) -> str:
+    return docker("exec", name, "cat", "/etc/hostwatch/hostwatch.toml")
+
+
+def said(run: subprocess.CompletedProcess[str]) -> str:
+    return " ".join((run.stdout + run.stderr).split())  # the callback wraps long messages
+
+
+def restarted(run: subprocess.CompletedProcess[str]) -> list[str]:
+    """The hosts whose service the rollout restarted, in the order it did."""
+    task = run.stdout.split("Restart hostwatch.service (the socket stays open)")[1:]
+    return [m for part in task for m in re.findall(r"^changed: \[(\S+)\]", part, re.M)[:1]]
 
 
 def summary(step: str, results: list[list[Any]]) -> dict[str, dict[str, Any]]:
-    """Counts by status or error, failures and the longest answer (the switch window), per host."""
+    """Counts by status or error, failures and the longest answer (a restart's wait), per host."""
     by_host = {}
     for name, address in HOSTS.items():
         mine = [r for r in results if r[0] == address]
@@ -127,6 +152,12 @@ def summary(step: str, results: list[list[Any]]) -> dict[str, dict[str, Any]]:
     return by_host
 
 
+def no_failed(by_host: dict[str, dict[str, Any]], hosts: list[str] | None = None) -> None:
+    for name in hosts or list(HOSTS):
+        found = by_host[name]
+        assert found["sent"] > 0 and not found["failed"], (name, found["counts"])
+
+
 def test_step1_all_hosts_run_release_a() -> None:
     rows = status()
     releases = set(releases_of(rows).values())
@@ -134,108 +165,146 @@ def test_step1_all_hosts_run_release_a() -> None:
     seen["A"] = releases.pop()
 
 
-def test_step2_rollout_of_b_fails_no_request() -> None:
+def test_step2_deploy_rolls_the_inventorys_new_release_without_a_failed_request() -> None:
+    desire("B")
     with Stream("2") as stream:
         started = time.monotonic()
-        run = playbook(
-            "deploy.yml",
-            "-e",
-            f"hostwatch_app_source={RELEASES / 'B'}",
-            "-e",
-            "hostwatch_deploy_serial=1",
-        )
+        run = playbook("deploy.yml", "-e", "hostwatch_deploy_serial=1")
         seconds = time.monotonic() - started
     assert run.returncode == 0, run.stdout + run.stderr
     print(f"step 2: 3-host rollout (serial 1) took {seconds:.1f} s")
-    by_host = summary("step 2", stream.results())
+    no_failed(summary("step 2", stream.results()))
     rows = status()
     b = rows[FIRST]["release"]
     assert b > seen["A"], rows  # ids sort in build order
     assert set(releases_of(rows).values()) == {b}, rows
     assert all(seen["A"] in row["releases"] for row in rows.values()), rows  # kept for a rollback
-    assert re.search(rf"{FIRST}\s+{b}\s+switched\s+from {seen['A']}", run.stdout), (
-        run.stdout
-    )  # the recap
-    for name, found in by_host.items():
-        assert found["sent"] > 0 and not found["failed"], (name, found["counts"])
+    assert restarted(run) == list(HOSTS), run.stdout  # one host at a time, in inventory order
+    assert re.search(rf"{FIRST}\s+{b}\s+switched\s+from {seen['A']}", run.stdout), run.stdout
     seen["B"], seen["releases"] = b, {name: row["releases"] for name, row in rows.items()}
 
 
-def test_step2_again_changes_nothing() -> None:
-    run = playbook("deploy.yml", "-e", f"hostwatch_app_source={RELEASES / 'B'}")
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert re.search(r"changed=[1-9]", run.stdout) is None, run.stdout
+def test_step2_again_deploy_and_site_change_nothing_and_keep_b() -> None:
+    for name in ("deploy.yml", "site.yml"):
+        run = playbook(name)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert re.search(r"changed=[1-9]", run.stdout) is None, (name, run.stdout)
+    assert releases_of(status()) == dict.fromkeys(HOSTS, seen["B"])
 
 
-def test_step3_release_that_cannot_start_stops_at_preflight() -> None:
+def test_step3_site_config_change_keeps_b_and_rolls_its_restart_through_the_gate() -> None:
     with Stream("3") as stream:
-        run = playbook(
-            "deploy.yml",
-            "-e",
-            f"hostwatch_app_source={RELEASES / 'broken-start'}",
-            "-e",
-            "hostwatch_deploy_serial=1",
-        )
-    said = " ".join((run.stdout + run.stderr).split())  # the callback wraps long messages
-    assert run.returncode != 0, said
+        run = playbook("site.yml", "-e", CACHE % 2.5)
+    assert run.returncode == 0, run.stdout + run.stderr
+    no_failed(summary("step 3", stream.results()))
+    assert releases_of(status()) == dict.fromkeys(HOSTS, seen["B"])
+    # the canary alone first, then the rest (the default batches); each one gated
+    assert restarted(run)[0] == FIRST and set(restarted(run)) == set(HOSTS), run.stdout
+    gates = run.stdout.count("TASK [hostwatch.stack.deploy : Gate /health through nginx]")
+    assert gates == 2, run.stdout  # one per batch
+    for name in HOSTS:
+        assert "cache_seconds = 2.5" in live_config(name), name
+    seen["config"] = live_config(FIRST)
+
+
+def test_step4_config_failing_health_stops_at_preflight_and_changes_nothing() -> None:
+    failing = '{"hostwatch_app_health_memory_percent": {"warn": 0.1, "fail": 0.2}}'
+    with Stream("4") as stream:
+        run = playbook("site.yml", "-e", CACHE % 2.5, "-e", failing)
+    text = said(run)
+    assert run.returncode != 0, text
     assert re.search(
-        rf"failed its preflight on {FIRST} at 'Start the release on a side socket", said
-    ), said
-    assert "hostwatch_no_such_module" in said, said  # the release's own words
-    assert f"Not switched: {FIRST} still runs {seen['B']}" in said, said
-    by_host = summary("step 3", stream.results())
+        rf"failed its preflight on {FIRST} at 'Gate /health of the side instance': .*"
+        rf"memory:utilization=fail.* Not switched: {FIRST} still runs {seen['B']}",
+        text,
+    ), text
+    stopped = re.search(r"Release \S+ failed its preflight.*?started\.", text)
+    print(f"step 4: {stopped.group(0) if stopped else text}")
+    no_failed(summary("step 4", stream.results()))
+    assert releases_of(status()) == dict.fromkeys(HOSTS, seen["B"])
+    assert all(live_config(name) == seen["config"] for name in HOSTS)  # the live config untouched
+
+
+def test_step5_release_that_cannot_start_stops_at_preflight_naming_why() -> None:
+    desire("broken-start")
+    with Stream("5") as stream:
+        run = playbook("deploy.yml", "-e", CACHE % 2.5)
+    text = said(run)
+    assert run.returncode != 0, text
+    assert re.search(
+        rf"failed its preflight on {FIRST} at .*did not start: result exit-code, "
+        r"exit status 1/FAILURE\. "
+        r"It said: ModuleNotFoundError: No module named 'hostwatch_no_such_module'",
+        text,
+    ), text
+    assert (
+        f"Not switched: {FIRST} still runs {seen['B']}; the staged release was removed" in text
+    ), text
+    no_failed(summary("step 5", stream.results()))
     rows = status()
     assert releases_of(rows) == dict.fromkeys(HOSTS, seen["B"]), rows
-    # the staged release was removed again; the other hosts were never touched
+    # the staged release was removed again; the other hosts were never switched
     assert {name: row["releases"] for name, row in rows.items()} == seen["releases"], rows
-    for name, found in by_host.items():
-        assert found["sent"] > 0 and not found["failed"], (name, found["counts"])
 
 
-def test_step4_release_failing_health_is_rolled_back_by_the_gate() -> None:
-    with Stream("4") as stream:
-        run = playbook(
-            "deploy.yml",
-            "-e",
-            f"hostwatch_app_source={RELEASES / 'broken-health'}",
-            "-e",
-            "hostwatch_deploy_serial=1",
-        )
-    said = " ".join((run.stdout + run.stderr).split())  # the callback wraps long messages
-    assert run.returncode != 0, said
+def test_step6_release_failing_health_stops_at_preflight_without_a_failed_request() -> None:
+    desire("broken-health")
+    with Stream("6") as stream:
+        run = playbook("deploy.yml", "-e", CACHE % 2.5)
+    text = said(run)
+    assert run.returncode != 0, text
+    assert re.search(
+        rf"failed its preflight on {FIRST} at 'Gate /health of the side instance': "
+        r".*\(3 failures in a row\); last failure: HTTP 503, checks not passing: .*=fail",
+        text,
+    ), text
+    no_failed(
+        summary("step 6", stream.results())
+    )  # was 154 x 503 before the preflight asked /health
+    rows = status()
+    assert releases_of(rows) == dict.fromkeys(HOSTS, seen["B"]), rows
+    assert {name: row["releases"] for name, row in rows.items()} == seen["releases"], rows
+
+
+def test_step7_release_failing_behind_nginx_is_rolled_back_fast_with_its_config() -> None:
+    desire("behind-nginx")
+    with Stream("7") as stream:
+        run = playbook("site.yml", "-e", CACHE % 3.5, "-e", "hostwatch_deploy_serial=1")
+    text = said(run)
+    assert run.returncode != 0, text
     failed = re.search(
         rf"Release (\S+) failed on {FIRST} after the switch "
-        rf"\(Gate /health through nginx: (.*?)\)\. Rolled back: {FIRST} runs {seen['B']} again, "
-        rf"healthy \(switched at ([\d:.]+), back at ([\d:.]+) UTC\)",
-        said,
+        rf"\(Gate /health through nginx: (.*?)\)\. Rolled back: {FIRST} runs {seen['B']} again "
+        rf"with its config, healthy \(switched at ([\d:.]+), back at ([\d:.]+) UTC\)",
+        text,
     )
-    assert failed, said
-    assert "checks not passing: " in failed.group(2) and "=fail" in failed.group(2), failed.group(2)
-    print(f"step 4: the play failed with: {failed.group(0)}")
-    by_host = summary("step 4", stream.results())
+    assert failed, text
+    assert "(3 failures in a row); last failure: HTTP 503" in failed.group(2), failed.group(2)
+    print(f"step 7: the play failed with: {failed.group(0)}")
+    by_host = summary("step 7", stream.results())
+    no_failed(by_host, OTHERS)
     rows = status()
     assert releases_of(rows) == dict.fromkeys(HOSTS, seen["B"]), rows
     assert {name: row["releases"] for name, row in rows.items()} == seen["releases"], rows
-    for name in OTHERS:
-        assert by_host[name]["sent"] > 0 and not by_host[name]["failed"], (
-            name,
-            by_host[name]["counts"],
-        )
+    assert live_config(FIRST) == seen["config"]  # 2.5 again: the config went back with the release
     # The first host's failures: only 503s of the bad release, between the switch and the way back.
     today = datetime.now(UTC).strftime("%Y-%m-%d")
     window = [datetime.fromisoformat(f"{today}T{t}+00:00").timestamp() for t in failed.group(3, 4)]
     bad = by_host[FIRST]["failed"]
-    assert bad, "the gate window showed no failure: the broken release never served"
+    assert bad, "the gate window showed no failure: the bad release never served"
     assert {r[3] for r in bad} == {503}, bad
     outside = [r for r in bad if not window[0] - 1.0 <= r[1] <= window[1] + 0.5]
+    served = max(r[1] + r[2] for r in bad) - min(r[1] for r in bad)
     print(
-        f"step 4: {FIRST} failed {len(bad)} requests, all within the gate window "
-        f"{failed.group(3)}-{failed.group(4)} UTC ({window[1] - window[0]:.1f} s)"
+        f"step 7: {FIRST} failed {len(bad)} requests over {served:.1f} s, all within the "
+        f"switch window {failed.group(3)}-{failed.group(4)} UTC ({window[1] - window[0]:.1f} s)"
     )
     assert not outside, (window, outside)
+    assert served <= 6.0, bad  # fail fast: 3 failures in a row roll back at once (was 34 s)
+    desire("B")
 
 
-def test_step5_rollback_by_limit_then_by_id() -> None:
+def test_step8_rollback_by_limit_then_by_id() -> None:
     run = playbook("rollback.yml", "--limit", FIRST)
     assert run.returncode == 0, run.stdout + run.stderr
     rows = status()
@@ -248,9 +317,10 @@ def test_step5_rollback_by_limit_then_by_id() -> None:
         "-e",
         "hostwatch_deploy_rollback_to=20990101T000000Z-000000000000",
     )
-    said = " ".join((run.stdout + run.stderr).split())  # the callback wraps long messages
     assert run.returncode != 0
-    assert "Release 20990101T000000Z-000000000000 is not on hostwatch-roll-1" in said, said
+    assert "Release 20990101T000000Z-000000000000 is not on hostwatch-roll-1" in said(run), said(
+        run
+    )
     assert re.search(r"changed=[1-9]", run.stdout) is None, run.stdout
     assert releases_of(status()) == releases_of(rows)
 
