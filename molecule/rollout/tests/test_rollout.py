@@ -225,45 +225,40 @@ def test_step4_config_failing_health_stops_at_preflight_and_changes_nothing() ->
     assert all(live_config(name) == seen["config"] for name in HOSTS)  # the live config untouched
 
 
-def test_step5_release_that_cannot_start_stops_at_preflight_naming_why() -> None:
-    desire("broken-start")
-    with Stream("5") as stream:
+def stopped_at_preflight(step: str, release: str, cause: str) -> None:
+    """Deploy `release` (the inventory's now): the first host stops it at the preflight, saying
+    `cause`; no request fails, no host is switched, and the staged release is removed again."""
+    desire(release)
+    with Stream(step) as stream:
         run = playbook("deploy.yml", "-e", CACHE % 2.5)
     text = said(run)
     assert run.returncode != 0, text
-    assert re.search(
-        rf"failed its preflight on {FIRST} at .*did not start: result exit-code, "
-        r"exit status 1/FAILURE\. "
-        r"It said: ModuleNotFoundError: No module named 'hostwatch_no_such_module'",
-        text,
-    ), text
-    assert (
-        f"Not switched: {FIRST} still runs {seen['B']}; the staged release was removed" in text
-    ), text
-    no_failed(summary("step 5", stream.results()))
+    assert re.search(rf"failed its preflight on {FIRST} at {cause}", text), text
+    kept = f"Not switched: {FIRST} still runs {seen['B']}; the staged release was removed"
+    assert kept in text, text
+    no_failed(summary(f"step {step}", stream.results()))
     rows = status()
     assert releases_of(rows) == dict.fromkeys(HOSTS, seen["B"]), rows
-    # the staged release was removed again; the other hosts were never switched
     assert {name: row["releases"] for name, row in rows.items()} == seen["releases"], rows
+
+
+def test_step5_release_that_cannot_start_stops_at_preflight_naming_why() -> None:
+    stopped_at_preflight(
+        "5",
+        "broken-start",
+        r".*did not start: result exit-code, exit status 1/FAILURE\. "
+        r"It said: ModuleNotFoundError: No module named 'hostwatch_no_such_module'",
+    )
 
 
 def test_step6_release_failing_health_stops_at_preflight_without_a_failed_request() -> None:
-    desire("broken-health")
-    with Stream("6") as stream:
-        run = playbook("deploy.yml", "-e", CACHE % 2.5)
-    text = said(run)
-    assert run.returncode != 0, text
-    assert re.search(
-        rf"failed its preflight on {FIRST} at 'Gate /health of the side instance': "
-        r".*\(3 failures in a row\); last failure: HTTP 503, checks not passing: .*=fail",
-        text,
-    ), text
-    no_failed(
-        summary("step 6", stream.results())
-    )  # was 154 x 503 before the preflight asked /health
-    rows = status()
-    assert releases_of(rows) == dict.fromkeys(HOSTS, seen["B"]), rows
-    assert {name: row["releases"] for name, row in rows.items()} == seen["releases"], rows
+    # 154 x 503 on a 2-host lab before the preflight asked /health
+    stopped_at_preflight(
+        "6",
+        "broken-health",
+        r"'Gate /health of the side instance': .*\(3 failures in a row\); "
+        r"last failure: HTTP 503, checks not passing: .*=fail",
+    )
 
 
 def test_step7_release_failing_behind_nginx_is_rolled_back_fast_with_its_config() -> None:
