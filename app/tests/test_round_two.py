@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import http.client
+import json
+import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import cast
 
@@ -194,3 +196,55 @@ def test_the_escaping_logger_is_gunicorns_setting() -> None:
     assert cfg.logger_class is gunicorn_hooks.logger_class
     atoms = cfg.logger_class.atoms_wrapper_class({"f": "\xe2\x80\xae", "a": 'UA\x01"', "s": 200})
     assert (atoms["f"], atoms["a"], atoms["s"]) == ("\\u202e", 'UA\\x01\\"', 200)
+
+
+@pytest.fixture(scope="module")
+def gunicorn_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    with running_gunicorn(tmp_path_factory.mktemp("gunicorn"), "") as (port, _):
+        yield port
+
+
+def _raw(port: int, request: bytes) -> tuple[int, str, str]:
+    """Send raw bytes, read to the close: (status, Content-Type, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.decode("latin-1").partition("\r\n\r\n")
+    ctype = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in head.split("\r\n")
+            if ln.lower().startswith("content-type:")
+        ),
+        "",
+    )
+    return int(head.split()[1]), ctype, body
+
+
+GET = b"GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (GET + b"User-Agent: UA\x01\x1b[2J\r\n\r\n", 400),  # a control byte in a header
+        (GET + b"Bad Name: x\r\n\r\n", 400),
+        (GET + b"X-Folded: a\r\n b\r\n\r\n", 400),
+        (b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (GET + b"".join(b"X-%d: v\r\n" % i for i in range(150)) + b"\r\n", 431),
+        (GET + b"Transfer-Encoding: foo\r\n\r\n", 501),
+        (GET + b"Transfer-Encoding: gzip\r\n\r\n", 400),
+        (GET + b"Expect: 200-ok\r\n\r\n", 417),
+    ],
+)
+def test_gunicorns_own_errors_are_problems(
+    gunicorn_port: int, request_bytes: bytes, status: int
+) -> None:
+    got, ctype, body = _raw(gunicorn_port, request_bytes)
+    assert (got, ctype) == (status, "application/problem+json"), body
+    problem = json.loads(body)
+    assert problem["status"] == status and problem["type"] == "about:blank" and problem["detail"]
+    assert "\x1b" not in body and "<" not in body
