@@ -118,6 +118,14 @@ def test_follow_slot_is_free_within_a_second_of_its_client_leaving(tmp_path: Pat
         assert response.status == 200
         assert response.readline() == b": following\n"
         assert follow_status(port) == 429  # the stream holds the only slot
+        # and while it watches its client, it still streams (a check that waited on the socket
+        # would hold the stream until the client spoke or left)
+        with (tmp_path / "app.log").open("a") as f:
+            f.write("still streaming\n")
+        written = time.monotonic()
+        assert response.readline() == b"\n"
+        assert response.readline() == b"data: still streaming\n"
+        assert time.monotonic() - written < 1.5
         conn.close()
         left = time.monotonic()
         while follow_status(port) == 429:

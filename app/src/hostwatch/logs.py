@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json as stdlib_json
 import os
+import select
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -204,9 +205,16 @@ def _client_gone_check() -> Callable[[], bool] | None:
     if not isinstance(sock, socket.socket):
         return None
 
+    # Asked first, without waiting: a socket with a timeout (a follow stream sets one) makes
+    # Python's recv() wait for data up to that timeout before it even tries, MSG_DONTWAIT or not.
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+
     def gone() -> bool:
+        if not poller.poll(0):  # nothing to read and no hang-up: still there
+            return False
         try:
-            # b"" is an orderly close; pipelined bytes or no data at all mean it is still there
+            # b"" is an orderly close; pipelined bytes mean it is still there
             return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
         except BlockingIOError:
             return False
