@@ -6,7 +6,7 @@
                                             with an exempt client alongside -> JSON counts
     attack.py starve  HOST TOKEN SECONDS    16 heavy log requests + the follows, /health/live timed
     attack.py methods SOCKET N              N random methods straight to the app's unix socket
-    attack.py gunicorn SOCKET               requests gunicorn refuses itself, straight to its socket
+    attack.py gunicorn SOCKET CANARIES      requests gunicorn refuses itself, straight to its socket
     attack.py plant   HOST MARK             a Referer full of terminal controls, from the denied
                                             address, lands in nginx's error.log
     attack.py slow    HOST N SECONDS        N idle and slowloris connections, timed until nginx
@@ -707,9 +707,12 @@ def slots(host: str, token: str, rounds: int) -> dict[str, Any]:
 
 def main(argv: list[str]) -> None:
     command, *args = argv
-    if command == "corpus":
-        out: Any = corpus(args[0], args[1], args[2])
-        canaries = [c for c in args[3].split(",") if c]
+    if command in ("corpus", "gunicorn"):
+        if command == "corpus":
+            out: Any = corpus(args[0], args[1], args[2])
+        else:
+            out = gunicorn(args[0])
+        canaries = [c for c in args[-1].split(",") if c]
         for r in out:
             r["leak"] = [c for c in canaries if c in r["body"]]
             r["body"] = r["body"][-300:]  # enough to read a failure, not megabytes of JSON
@@ -719,8 +722,6 @@ def main(argv: list[str]) -> None:
         out = starve(args[0], args[1], float(args[2]))
     elif command == "methods":
         out = methods(args[0], int(args[1]))
-    elif command == "gunicorn":
-        out = gunicorn(args[0])
     elif command == "plant":
         out = plant(args[0], args[1])
     elif command == "slow":
