@@ -256,3 +256,11 @@ def test_gunicorns_own_errors_are_problems(
     problem = json.loads(body)
     assert problem["status"] == status and problem["type"] == "about:blank" and problem["detail"]
     assert "\x1b" not in body and "<" not in body
+
+
+def test_a_failed_precondition_on_a_static_file_is_a_problem(client: FlaskClient) -> None:
+    r = client.get("/static/hostwatch.css", headers={"If-Match": '"nope"'})
+    problem = assert_problem(r, 412)
+    assert "hostwatch page" not in r.get_data(as_text=True)  # not the file itself
+    assert problem["title"] == "Precondition Failed"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
