@@ -184,7 +184,7 @@ def test_follow_cap_and_no_starvation(server: tuple[int, Path]) -> None:
     finally:
         for conn in streams:
             conn.close()
-    # a gone client is noticed at the next heartbeat write, which frees its slot
+    # a gone client is noticed at the next poll, which frees its slot
     deadline = time.monotonic() + 5
     while follow_status(port) == 429:
         assert time.monotonic() < deadline, "slots of closed streams were not freed"

@@ -144,7 +144,7 @@ def test_giant_line_does_not_grow_memory(tmp_path: Path) -> None:
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert got == ["\0" * 1000 + "… [line cut at 1000 bytes]"]
+    assert got == ["\\x00" * 1000 + "… [line cut at 1000 bytes]"]  # NUL shown escaped
     assert peak < 4 * CHUNK_SIZE + 4000
 
 

@@ -23,8 +23,17 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> 
     return Response(json.dumps(body) + "\n", status, headers, mimetype=PROBLEM_JSON)
 
 
+# Error answers that may keep their own body: the health document (503 while failing) and the
+# page's HTML (the form page shows its own errors).
+OWN_ERROR_BODIES = {PROBLEM_JSON, "application/health+json", "text/html"}
+
+
 @bp.after_app_request
 def _no_sniffing(response: Response) -> Response:
+    if response.status_code >= 400 and response.mimetype not in OWN_ERROR_BODIES:
+        # werkzeug answers a failed If-Match on a static file (412) with the file itself
+        response.close()  # the file it was to send
+        response = problem(response.status_code, HTTPStatus(response.status_code).description)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

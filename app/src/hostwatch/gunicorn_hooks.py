@@ -5,28 +5,78 @@ Gunicorn reads every public module-level name here as a setting, so only the hoo
 on_starting also checks the config in the master, so a bad file stops gunicorn with one line
 before any worker is forked.
 
+gunicorn's own error answers (a request it cannot parse: a control byte in a header, a line or
+headers over its limits) are problem+json like the app's, not its HTML page: on_starting swaps its
+one writer of them in the master, before any worker is forked.
+
+Its access log escapes what clients wrote (request line, Referer, User-Agent, any header) as the
+API escapes log lines, so reading it in a terminal is as safe as reading an answer.
+
 With `--preload` (as the service runs it) pre_fork readies the loaded app in the master, so that the
 workers keep sharing its memory instead of each copying it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
+import json
 import os
 import shutil
 import signal
 import sys
 from typing import Any
 
+from gunicorn import util
+from gunicorn.glogging import Logger, SafeAtoms
 from prometheus_client import multiprocess
 
 from .config import ConfigError, config_path, load_file
+from .tail import escape
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
+class _EscapedAtoms(SafeAtoms):  # type: ignore[misc]  # gunicorn is untyped
+    """gunicorn's access-log values, each escaped like a log line, then its quotes as gunicorn does.
+
+    WSGI strings are the request's bytes as latin-1: read them back as the UTF-8 a client sent, so
+    a bidi override is shown as \\u202e, not as three characters of mojibake one of which is C1.
+    """
+
+    def __init__(self, atoms: dict[str, Any]) -> None:
+        super().__init__({})  # not SafeAtoms' quoting first: the escape would double its backslash
+        for key, value in atoms.items():
+            if isinstance(value, str):
+                with contextlib.suppress(UnicodeEncodeError):  # else text already, not WSGI's
+                    value = value.encode("latin-1").decode("utf-8", "replace")
+                value = escape(value).replace('"', '\\"')
+            self[key] = value
+
+
+class _EscapingLogger(Logger):  # type: ignore[misc]
+    atoms_wrapper_class = _EscapedAtoms
+
+
+logger_class = _EscapingLogger  # a gunicorn setting, like the hooks below
+
+
+def _write_problem(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn.util.write_error's answer (its status, reason and words) as problem+json."""
+    detail = escape(mesg)  # gunicorn quotes the client's bytes in its message
+    body = json.dumps(
+        {"type": "about:blank", "title": reason, "status": status_int, "detail": detail}
+    )
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/problem+json\r\nContent-Length: {len(body) + 1}\r\n\r\n"
+    )
+    util.write_nonblock(sock, f"{head}{body}\n".encode("latin-1"))
+
+
 def on_starting(server: Any) -> None:
+    util.write_error = _write_problem
     try:
         load_file(config_path())
     except ConfigError as err:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json as stdlib_json
 import os
+import select
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +21,8 @@ from .context import hostwatch
 
 bp = Blueprint("logs", __name__, url_prefix="/logs")
 
-TAIL_PARAMS = {"lines", "format", "contains", "regex"}
+FILTER_PARAMS = {"contains", "regex"}
+TAIL_PARAMS = {"lines", "format", *FILTER_PARAMS}
 TRUNCATED = "oldest lines dropped to fit max_response_bytes"
 # A stream that its client stopped reading ends at most this long after follow.max_seconds.
 FOLLOW_GRACE_SECONDS = 5.0
@@ -145,7 +147,10 @@ def fit_text(lines: list[str]) -> tuple[list[str], int]:
 def follow(name: str) -> Response:
     cfg = hostwatch().config
     path = _configured_path(name)
-    _only_params(set())
+    # the same filters as a tail, checked the same way: followed lines are matched here, by RE2,
+    # never by a backtracking engine in the browser
+    _only_params(FILTER_PARAMS)
+    matcher = _matcher(request.args.get("contains"), request.args.get("regex"))
     slot = slots.acquire(cfg.follow.slots_dir, cfg.follow.max_clients)
     if slot is None:
         abort(
@@ -158,6 +163,9 @@ def follow(name: str) -> Response:
             heartbeat_seconds=cfg.follow.heartbeat_seconds,
             max_seconds=cfg.follow.max_seconds,
             max_line_bytes=cfg.limits.max_line_bytes,
+            matches=matcher,
+            # a client that hung up frees its slot at once, not at the next write (a heartbeat)
+            stop=_client_gone_check(),
         )
     except OSError as err:
         slot.close()
@@ -178,9 +186,8 @@ def follow(name: str) -> Response:
         for line in follower:
             if line is None:
                 yield bounded(": heartbeat\n\n")
-            else:
-                # SSE data may not hold CR or LF; a log line only has a stray CR (CRLF logs)
-                yield bounded(f"data: {line.replace(chr(13), '')}\n\n")
+            else:  # rendered lines hold no CR or LF (escaped), which SSE data may not hold
+                yield bounded(f"data: {line}\n\n")
         yield bounded("event: end\ndata: follow.max_seconds reached\n\n")
 
     response = Response(events(), mimetype="text/event-stream")
@@ -198,9 +205,16 @@ def _client_gone_check() -> Callable[[], bool] | None:
     if not isinstance(sock, socket.socket):
         return None
 
+    # Asked first, without waiting: a socket with a timeout (a follow stream sets one) makes
+    # Python's recv() wait for data up to that timeout before it even tries, MSG_DONTWAIT or not.
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+
     def gone() -> bool:
+        if not poller.poll(0):  # nothing to read and no hang-up: still there
+            return False
         try:
-            # b"" is an orderly close; pipelined bytes or no data at all mean it is still there
+            # b"" is an orderly close; pipelined bytes mean it is still there
             return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
         except BlockingIOError:
             return False

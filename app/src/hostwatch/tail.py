@@ -4,7 +4,8 @@ Reading goes backwards from the end in fixed-size chunks, as GNU tail's file_lin
 cost depends on how many lines are wanted and how long they are, never on the size of the file.
 A tail holds its lines whole only while they fit in `max_bytes` (the response cap); past that, and
 for filters, each line is held only up to `max_line_bytes` (+1 byte to know it was longer), so even
-a giant line cannot grow memory. Bytes are decoded at the very end with invalid UTF-8 replaced.
+a giant line cannot grow memory. Bytes are decoded at the very end with invalid UTF-8 replaced,
+and every character that could act on a reader's terminal or reorder the text is escaped.
 What is read is bounded too: tails and filters stop after `scan_bytes` (a file of giant lines,
 or the NUL hole copytruncate leaves, must not make a request read gigabytes) or as soon as
 `stop()` says the client has gone.
@@ -13,6 +14,7 @@ or the NUL hole copytruncate leaves, must not make a request read gigabytes) or 
 from __future__ import annotations
 
 import os
+import re
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +26,7 @@ CHUNK_SIZE = 8 * 1024
 DEFAULT_MAX_LINE_BYTES = 8192
 READ_STEP = 64 * 1024  # what a follower reads at most per step
 STOP_CHECK_BYTES = 1 << 20  # how often a backward scan asks whether to go on
+STOP_CHECK_SECONDS = 0.5  # how often a waiting follower asks whether its client is still there
 
 
 class NotARegularFile(OSError):
@@ -43,12 +46,39 @@ def open_log(path: str) -> BinaryIO:
     return os.fdopen(fd, "rb", buffering=0)
 
 
+# Log lines are the text of whoever reached the host (nginx writes a client's Referer raw into
+# error.log): C0 controls but TAB, DEL and C1 controls (ESC sequences, OSC titles, BEL, CR) act on
+# a terminal, and the bidi embeddings, overrides and isolates reorder what a reader sees. Each is
+# shown as a Python-style escape, \xHH or \uHHHH, and a literal backslash as \\, so an escape in
+# the answer can only come from us and every answer maps back to exactly one line.
+_CONTROLS = [*range(0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0)]  # C0 but TAB, DEL, C1
+_BIDI = [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_ESCAPES = (
+    {code: f"\\x{code:02x}" for code in _CONTROLS}
+    | {code: f"\\u{code:04x}" for code in _BIDI}
+    | {ord("\\"): "\\\\"}
+)
+_UNSAFE = re.compile(f"[{re.escape(''.join(map(chr, _ESCAPES)))}]")
+# Printable ASCII but the backslash, TAB and LF: lines of only these bytes need no escaping, which
+# bytes.translate finds for a whole block at once, in C (10x faster than a regex search)
+_PLAIN_BYTES = bytes([0x09, 0x0A, *(c for c in range(0x20, 0x7F) if c != ord("\\"))])
+
+
+def escape(text: str) -> str:
+    """`text` with terminal controls and bidi controls made visible and inert (see _UNSAFE).
+
+    The search (C, fast) spares the common line the translate, which goes character by character
+    (and, unlike a re.sub with a function, holds no more than its answer)."""
+    return text.translate(_ESCAPES) if _UNSAFE.search(text) else text
+
+
 def render(line: bytes, max_line_bytes: int) -> str:
-    """Decode one line; a line longer than the cap is cut there and marked."""
+    """Decode one line, escaped; a line longer than the cap is cut there and marked. The CR of a
+    CRLF line end is dropped: it ends the line, it is not in it."""
     if len(line) > max_line_bytes:
         cut = line[:max_line_bytes].decode("utf-8", "replace")
-        return f"{cut}… [line cut at {max_line_bytes} bytes]"
-    return line.decode("utf-8", "replace")
+        return f"{escape(cut)}… [line cut at {max_line_bytes} bytes]"
+    return escape(line.removesuffix(b"\r").decode("utf-8", "replace"))
 
 
 class _BackwardLines:
@@ -156,7 +186,9 @@ def tail_lines(
     # characters cannot be over the cap in bytes; otherwise cut line by line.
     text = region.decode("utf-8", "replace").split("\n")
     if max(map(len, text)) * 4 <= max_line_bytes:
-        return Tail(text, False)
+        if not region.translate(None, _PLAIN_BYTES):  # the common case
+            return Tail(text, False)
+        return Tail([escape(line.removesuffix("\r")) for line in text], False)
     return Tail(_render_all(region.split(b"\n"), max_line_bytes), False)
 
 
@@ -243,9 +275,11 @@ class Follower:
 
     Opened at construction (so a missing or unreadable file fails before any stream starts) at the
     current end. Iterating yields each new line, or None when `heartbeat_seconds` passed without
-    one; it ends after `max_seconds`. It keeps going across rotation by rename (the path gets a new
-    inode: finish the old file, then read the new one from its start) and by copytruncate (the file
-    becomes shorter than what was read: start again from its beginning). A backlog is read
+    one (a line counts only if `matches(line bytes)`, when given, as in tail_matching); it ends
+    after `max_seconds`, or as soon as `stop()` says so (asked at each poll, and at least every
+    STOP_CHECK_SECONDS while waiting). It keeps going across rotation by rename (the path gets a
+    new inode: finish the old file, then read the new one from its start) and by copytruncate (the
+    file becomes shorter than what was read: start again from its beginning). A backlog is read
     READ_STEP bytes at a time, without waiting between steps. close() releases the file.
     """
 
@@ -259,8 +293,12 @@ class Follower:
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        matches: Callable[[bytes], bool] | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> None:
         self.path = path
+        self.matches = matches
+        self.stop = stop
         self.poll_seconds = poll_seconds
         self.heartbeat_seconds = heartbeat_seconds
         self.max_seconds = max_seconds
@@ -278,13 +316,15 @@ class Follower:
     def __iter__(self) -> Iterator[str | None]:
         started = last_sent = self.clock()
         try:
-            while self.clock() - started < self.max_seconds:
+            while self.clock() - started < self.max_seconds and not self._stopped():
                 lines = self._read_new()
                 if self.caught_up and self._rotated():
                     lines += self._read_new()  # what was written to the old file before the switch
                     if self.caught_up:  # else finish the old file first, over the next polls
                         self._reopen()
                         lines += self._read_new()
+                if self.matches is not None:
+                    lines = [line for line in lines if self.matches(line[: self.max_line_bytes])]
                 for line in lines:
                     yield render(line, self.max_line_bytes)
                 now = self.clock()
@@ -294,9 +334,20 @@ class Follower:
                     last_sent = now
                     yield None
                 if self.caught_up:  # a backlog is sent on at once, one bounded read at a time
-                    self.sleep(self.poll_seconds)
+                    self._wait()
         finally:
             self.close()
+
+    def _stopped(self) -> bool:
+        return self.stop is not None and self.stop()
+
+    def _wait(self) -> None:
+        """Sleep poll_seconds, in slices of STOP_CHECK_SECONDS, until stop() says to end."""
+        left = self.poll_seconds
+        while left > 0 and not self._stopped():
+            step = min(left, STOP_CHECK_SECONDS)
+            self.sleep(step)
+            left -= step
 
     def _read_new(self) -> list[bytes]:
         """Lines completed by at most READ_STEP new bytes; sets caught_up if that was all."""

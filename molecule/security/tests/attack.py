@@ -6,6 +6,13 @@
                                             with an exempt client alongside -> JSON counts
     attack.py starve  HOST TOKEN SECONDS    16 heavy log requests + the follows, /health/live timed
     attack.py methods SOCKET N              N random methods straight to the app's unix socket
+    attack.py gunicorn SOCKET CANARIES      requests gunicorn refuses itself, straight to its socket
+    attack.py plant   HOST MARK             a Referer full of terminal controls, from the denied
+                                            address, lands in nginx's error.log
+    attack.py slow    HOST N SECONDS        N idle and slowloris connections, timed until nginx
+                                            closes them, while /health/live is timed
+    attack.py slots   HOST TOKEN ROUNDS     all follow slots held, one client leaves: time until
+                                            its address is served a stream again
 
 Requests are written by hand on raw sockets, so malformed ones go out exactly as written, and each
 goes out from a chosen source address: .21 allowed and rate limited, .22 on no allowlist, .23
@@ -347,6 +354,37 @@ def corpus(host: str, token: str, phase: str) -> list[dict[str, Any]]:
         ("folded header", b"GET /health HTTP/1.1\r\nHost: HOST\r\nX-A: a\r\n b\r\n" + CLOSE),
     ]:
         add("protocol", name, raw.replace(b"Host: HOST", f"Host: {host}".encode()))
+    for name, raw in [
+        # issue 16: what nginx and gunicorn answer on their own, each as problem+json
+        ("control byte in a header", get("/health", auth, "User-Agent: UA\x01")),
+        ("esc in referer", get("/health", auth, "Referer: \x1b]0;owned\x07\x1b[2J")),
+        ("del in header", get("/logs/app", auth, "X-A: a\x7fb")),
+        ("unknown transfer-encoding", get("/health", auth, "Transfer-Encoding: foo")),
+        ("gzip transfer-encoding", get("/health", auth, "Transfer-Encoding: gzip")),
+        ("expect", get("/health", auth, "Expect: 200-ok")),
+        ("if-match on static", get("/static/hostwatch.css", 'If-Match: "nope"')),
+        (
+            "if-unmodified-since",
+            get("/static/hostwatch.css", "If-Unmodified-Since: Sat, 1 Jan 2000 00:00:00 GMT"),
+        ),
+        ("range past the end", get("/static/hostwatch.css", "Range: bytes=999999-")),
+        ("bad range", get("/static/hostwatch.css", "Range: bytes=z-y")),
+        ("internal problem page", get("/.hostwatch-problem/400", auth)),
+        ("uri 4.2k", get("/logs/app?contains=" + "a" * 4200, auth)),
+        ("uri 7.2k", get("/logs/app?contains=" + "a" * 7200, auth)),
+        (
+            "header line 5k before host",
+            b"GET /health HTTP/1.1\r\nX-Big: " + b"b" * 5000 + b"\r\nHost: HOST\r\n" + CLOSE,
+        ),
+        (
+            "http/1.0 post chunked",
+            b"POST /tail HTTP/1.0\r\nHost: HOST\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        ),
+        ("follow backtracking regex", get("/logs/app/follow?regex=(a%2B)%2B%24", auth)),
+        ("follow bad regex", get("/logs/app/follow?regex=(", auth)),
+        ("follow lines", get("/logs/app/follow?lines=5", auth)),
+    ]:
+        add("round two", name, raw)
     return run_cases(host, cases)
 
 
@@ -532,11 +570,149 @@ def methods(sock_path: str, n: int) -> dict[str, Any]:
     return {"statuses": statuses}
 
 
+def gunicorn(sock_path: str) -> list[dict[str, Any]]:
+    """What gunicorn refuses itself, sent past nginx: each must be problem+json too."""
+    live = b"GET /health/live HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+    cases = [
+        ("control byte", live + b"User-Agent: UA\x01\r\n\r\n"),
+        ("bad header name", live + b"Bad Name: x\r\n\r\n"),
+        ("folded header", live + b"X-A: a\r\n b\r\n\r\n"),
+        ("long line", b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+        ("header too long", live + b"X-Big: " + b"b" * 9000 + b"\r\n\r\n"),
+        ("unknown transfer-encoding", live + b"Transfer-Encoding: foo\r\n\r\n"),
+        ("expect", live + b"Expect: 200-ok\r\n\r\n"),
+        ("bad version", b"GET /health/live HTTP/7.1\r\nHost: localhost\r\n\r\n"),
+        ("bad method", b"G\x01T /health/live HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+    ]
+    out = []
+    for name, raw in cases:
+        r = request(sock_path, raw, family=socket.AF_UNIX)
+        out.append({"category": "gunicorn direct", "name": name, **r})
+    return out
+
+
+def plant(host: str, mark: str) -> dict[str, Any]:
+    """From the denied address (its 403 is logged in error.log with the Referer as sent): an OSC
+    title ended by BEL, cursor up and erase-line (over the entry before), a C1 CSI, a screen
+    clear and a bidi override. (nginx refuses a CR in a header itself.)"""
+    referer = f"http://x/{mark}\x1b]0;owned\x07\x1b[1A\x1b[2Kforged\x1b[2J\u202egnp.exe"
+    raw = get("/logs/app", f"Referer: {referer}").replace(b"HOST", host.encode())
+    raw = raw.replace(b"forged", b"forged\xc2\x9b31m")  # U+009B (CSI) as UTF-8
+    return request(host, raw, src=DENIED)
+
+
+def slow(host: str, n: int, seconds: float) -> dict[str, Any]:
+    """n connections from the limited address, half idle (not one byte), half slowloris (a header
+    line every 2 s, never the end): each timed until nginx closes it, at most `seconds`. Meanwhile
+    /health/live is timed every 20 ms from the exempt address."""
+    closed: dict[str, list[float]] = {"idle": [], "slowloris": []}
+    still_open = {"idle": 0, "slowloris": 0}
+    lock = threading.Lock()
+    started = time.monotonic()
+    deadline = started + seconds
+
+    def one(kind: str) -> None:
+        sock = socket.create_connection((host, 80), timeout=5, source_address=(LIMITED, 0))
+        opened = time.monotonic()
+        sock.settimeout(0.5)
+        sent = 0
+        try:
+            while time.monotonic() < deadline:
+                if kind == "slowloris" and time.monotonic() - opened >= 2 * sent:
+                    line = b"GET /health HTTP/1.1\r\n" if sent == 0 else b"X-Slow-%d: a\r\n" % sent
+                    sock.sendall(line)
+                    sent += 1
+                try:
+                    if not sock.recv(4096):  # closed by nginx (an answer first would be read too)
+                        break
+                except TimeoutError:
+                    continue
+            else:
+                with lock:
+                    still_open[kind] += 1
+                return
+        except OSError:
+            pass  # reset, or a send after nginx closed: closed all the same
+        finally:
+            sock.close()
+        with lock:
+            closed[kind].append(time.monotonic() - opened)
+
+    threads = [threading.Thread(target=one, args=(("idle", "slowloris")[k % 2],)) for k in range(n)]
+    for t in threads:
+        t.start()
+    live: list[float] = []
+    failures = 0
+    probe = get("/health/live").replace(b"HOST", host.encode())
+    while any(t.is_alive() for t in threads) and time.monotonic() < deadline:
+        r = request(host, probe, src=EXEMPT, timeout=10)
+        failures += r["status"] != 200
+        live.append(r["ms"])
+        time.sleep(0.02)
+    for t in threads:
+        t.join()
+    ordered = sorted(live)
+    return {
+        "closed": {k: [round(v, 2) for v in sorted(vs)] for k, vs in closed.items()},
+        "still_open": still_open,
+        "live_p50": ordered[len(ordered) // 2] if ordered else -1.0,
+        "live_p99": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else -1.0,
+        "samples": len(live),
+        "failures": failures,
+    }
+
+
+def slots(host: str, token: str, rounds: int) -> dict[str, Any]:
+    """Hold every follow slot (2 streams from each of two addresses, as nginx allows 2 per
+    address), then drop one stream and time how soon its address is served a stream again."""
+    auth = f"Authorization: Bearer {token}"
+    raw = get("/logs/app/follow", auth).replace(b"HOST", host.encode())
+
+    def open_stream(src: str) -> tuple[int | None, socket.socket]:
+        sock = socket.create_connection((host, 80), timeout=5, source_address=(src, 0))
+        sock.sendall(raw)
+        head = sock.recv(4096)
+        return (int(head.split()[1]) if head.startswith(b"HTTP/") else None), sock
+
+    held: list[tuple[str, socket.socket]] = []
+    waits: list[float] = []
+    refusals = 0  # the app's 429s while the slot of a gone client was still held
+    try:
+        for src in (EXEMPT, EXEMPT, LIMITED, LIMITED):
+            status, sock = open_stream(src)
+            held.append((src, sock))
+            if status != 200:
+                return {"error": f"could not hold 4 streams: {status}"}
+        for _ in range(rounds):
+            src, leaving = held.pop(0)
+            leaving.close()
+            left = time.monotonic()
+            while True:
+                status, sock = open_stream(src)
+                if status == 200:
+                    waits.append(time.monotonic() - left)
+                    held.append((src, sock))
+                    break
+                sock.close()
+                refusals += 1
+                if time.monotonic() - left > 30:
+                    waits.append(-1.0)
+                    break
+                time.sleep(0.05)
+    finally:
+        for _, sock in held:
+            sock.close()
+    return {"waits": [round(w, 3) for w in waits], "refusals": refusals}
+
+
 def main(argv: list[str]) -> None:
     command, *args = argv
-    if command == "corpus":
-        out: Any = corpus(args[0], args[1], args[2])
-        canaries = [c for c in args[3].split(",") if c]
+    if command in ("corpus", "gunicorn"):
+        if command == "corpus":
+            out: Any = corpus(args[0], args[1], args[2])
+        else:
+            out = gunicorn(args[0])
+        canaries = [c for c in args[-1].split(",") if c]
         for r in out:
             r["leak"] = [c for c in canaries if c in r["body"]]
             r["body"] = r["body"][-300:]  # enough to read a failure, not megabytes of JSON
@@ -546,6 +722,12 @@ def main(argv: list[str]) -> None:
         out = starve(args[0], args[1], float(args[2]))
     elif command == "methods":
         out = methods(args[0], int(args[1]))
+    elif command == "plant":
+        out = plant(args[0], args[1])
+    elif command == "slow":
+        out = slow(args[0], int(args[1]), float(args[2]))
+    elif command == "slots":
+        out = slots(args[0], args[1], int(args[2]))
     else:
         raise SystemExit(f"unknown command {command}")
     json.dump(out, sys.stdout)

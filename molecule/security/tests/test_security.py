@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shlex
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -82,8 +83,30 @@ def swap_for_symlink(target: Any, log: str, to: str) -> None:
     target.run_expect([0], f"mv -T {log}.tmp {log}")
 
 
+# What the second review's cases (issue 16) must get: nginx's own problems, gunicorn's as
+# problems, the URI cap from the first byte, and follow filters checked like a tail's.
+ROUND_TWO = {
+    "control byte in a header": 400,
+    "esc in referer": 400,
+    "del in header": 400,
+    "unknown transfer-encoding": 501,
+    "uri 4.2k": 414,
+    "uri 7.2k": 414,
+    "header line 5k before host": 400,
+    "internal problem page": 404,
+    "if-match on static": 412,
+    "follow backtracking regex": 200,
+    "follow bad regex": 400,
+    "follow lines": 400,
+}
+
+
 def test_bad_input_corpus(target: Any, attacker: Any) -> None:
     rows = attack(attacker, "corpus", HOST_IP, TOKEN, "main", ",".join(CANARIES))
+    round_two = {r["name"]: r["status"] for r in rows if r["category"] == "round two"}
+    print(f"\nround two: {round_two}")
+    # gunicorn's own refusals, straight to its socket (nginx in front never lets them through)
+    rows += attack(target, "gunicorn", "/run/hostwatch/hostwatch.sock", ",".join(CANARIES))
     log = "/var/log/hwtest/app.log"
     for to in ("/var/log/canary.log", "/etc/hostwatch/hostwatch.toml"):
         swap_for_symlink(target, log, to)
@@ -97,8 +120,11 @@ def test_bad_input_corpus(target: Any, attacker: Any) -> None:
     print(f"\nbad-input corpus through nginx ({len(rows)} cases):\n{table(rows)}")
 
     assert len(rows) >= 300
+    # 501 is what RFC 9112 (6.1) asks for an unknown transfer coding: the client's doing, no fault
+    not_implemented = [r["name"] for r in rows if r["status"] == 501]
+    assert all("transfer-encoding" in name for name in not_implemented), not_implemented
     server_errors = [r for r in rows if r["status"] is not None and r["status"] >= 500]
-    assert not server_errors, server_errors
+    assert len(server_errors) == len(not_implemented), server_errors
     leaks = [r for r in rows if r["leak"]]
     assert not leaks, leaks
     errors = [r for r in rows if r["status"] is not None and r["status"] >= 400]
@@ -109,6 +135,9 @@ def test_bad_input_corpus(target: Any, attacker: Any) -> None:
     assert not closed, closed
     baseline = [r["status"] for r in rows if r["category"] == "baseline"]
     assert baseline == [200] * len(baseline)
+    assert {name: round_two[name] for name in ROUND_TWO} == ROUND_TWO
+    direct = [r for r in rows if r["category"] == "gunicorn direct"]
+    assert direct and all(r["status"] >= 400 for r in direct), direct
 
 
 def test_denied_address_gets_403_on_everything(attacker: Any) -> None:
@@ -186,6 +215,76 @@ def test_health_never_starves(attacker: Any) -> None:
     assert follows == {200: 4, 429: 1}, result["follows"]
     # the fifth, the third from one address, is refused by nginx's per-address limit
     assert any(s == 429 and "connection limit" in d for s, d in result["follows"])
+
+
+def test_terminal_controls_in_logs_are_shown_escaped(target: Any, attacker: Any) -> None:
+    """A Referer of terminal controls and a bidi override, planted by the address refused /logs,
+    is shown escaped by every answer that serves it: text, JSON, filter, follow, /tail."""
+    mark = f"plant-{os.getpid()}"
+    follow = f"{BASE}/logs/nginx_error/follow?contains={mark}"
+    target.run_expect(
+        [0],
+        f"nohup timeout 8 curl -sN -H 'Authorization: Bearer {TOKEN}' '{follow}' "
+        "> /tmp/hw-follow.txt 2>&1 &",
+    )
+    time.sleep(1.5)  # the stream is open at the log's end
+    assert attack(attacker, "plant", HOST_IP, mark)["status"] == 403
+    # gunicorn's own log: a bidi override and a C1 CSI sent as UTF-8 in a Referer
+    target.run_expect(
+        [0],
+        f"curl -sS -o /dev/null -H \"$(printf 'Referer: {mark}\\342\\200\\256\\302\\233')\" "
+        f"{BASE}/health/live",
+    )
+    time.sleep(7)
+    shown = "\\x1b]0;owned\\x07\\x1b[1A\\x1b[2Kforged\\x9b31m\\x1b[2J\\u202egnp.exe"
+    answers = {
+        "text": http(target, f"{BASE}/logs/nginx_error?contains={mark}", *AUTH).body,
+        "json": http(target, f"{BASE}/logs/nginx_error?format=json&regex={mark}", *AUTH).body,
+        "tail page": target.check_output(
+            f"curl -sS -d log=nginx_error -d contains={mark} -d token={TOKEN} {BASE}/tail"
+        ),
+        "follow": target.check_output("cat /tmp/hw-follow.txt"),
+    }
+    raw = "\x1b\x07\r\x9b\u202e"
+    for name, body in answers.items():
+        assert not any(c in body for c in raw), (name, body[-500:])
+        # JSON doubles each backslash of the escaped text
+        wanted = shown.replace("\\", "\\\\") if name == "json" else shown
+        assert wanted in body, (name, body[-500:])
+    access = base64.b64decode(target.check_output("base64 -w0 /var/log/hostwatch/access.log"))
+    planted = [ln for ln in access.splitlines() if b"/health/live" in ln and mark.encode() in ln]
+    assert planted and all(b"\\u202e\\x9b" in ln for ln in planted), planted
+    assert not any(b"\xe2\x80\xae" in ln or b"\xc2\x9b" in ln for ln in planted), planted
+    print(f"\nplanted through a Referer, shown as: {answers['text'].strip()[-120:]}")
+
+
+def test_idle_and_slow_connections_are_cut_at_10s(attacker: Any) -> None:
+    result = attack(attacker, "slow", HOST_IP, "50", "40")
+    idle, slowloris = result["closed"]["idle"], result["closed"]["slowloris"]
+    print(
+        f"\n50 connections (25 idle, 25 slowloris) from one address: idle closed after "
+        f"{min(idle, default=-1):.1f}-{max(idle, default=-1):.1f} s, slowloris after "
+        f"{min(slowloris, default=-1):.1f}-{max(slowloris, default=-1):.1f} s, still open at 40 s: "
+        f"{result['still_open']}; /health/live meanwhile p50 {result['live_p50']:.1f} ms, "
+        f"p99 {result['live_p99']:.1f} ms ({result['samples']} samples, "
+        f"{result['failures']} failures)"
+    )
+    assert result["still_open"] == {"idle": 0, "slowloris": 0}
+    assert len(idle) == len(slowloris) == 25
+    assert max(idle + slowloris) < 12  # client_header_timeout 10 s, from the first byte
+    assert result["failures"] == 0
+    assert result["live_p99"] < 250
+
+
+def test_follow_slot_is_free_as_soon_as_its_client_leaves(attacker: Any) -> None:
+    result = attack(attacker, "slots", HOST_IP, TOKEN, "6")
+    waits = result.get("waits", [])
+    print(
+        f"\nfollow slot free again after {waits} s ({result.get('refusals')} refusals meanwhile); "
+        f"{result}"
+    )
+    assert len(waits) == 6, result
+    assert all(0 <= w < 1.5 for w in waits), result
 
 
 def test_sandbox_from_inside_the_service(target: Any) -> None:

@@ -233,16 +233,6 @@
     $('view-note').textContent = notes.join(' · ');
   }
 
-  // Followed lines pass the same filters, applied here: the stream sends every new line.
-  function followFilter() {
-    const { contains, regex } = filters();
-    let pattern = null;
-    if (regex) {
-      pattern = new RegExp(regex); // throws on a pattern JavaScript cannot read
-    }
-    return (line) => (!contains || line.includes(contains)) && (!pattern || pattern.test(line));
-  }
-
   let following = null; // the AbortController of the running follow
 
   function stopFollow(note) {
@@ -267,8 +257,15 @@
     return data.length ? { type, data: data.join('\n') } : null;
   }
 
-  async function followLoop(name, controller, keep) {
-    const path = `/logs/${encodeURIComponent(name)}/follow`;
+  // Followed lines pass the same filters as a tail, applied by the server (RE2, linear time): a
+  // RegExp here would backtrack, and could read a pattern differently from the server.
+  async function followLoop(name, controller) {
+    const { contains, regex } = filters();
+    const params = new URLSearchParams();
+    if (contains) params.set('contains', contains);
+    if (regex) params.set('regex', regex);
+    const query = params.toString();
+    const path = `/logs/${encodeURIComponent(name)}/follow${query ? `?${query}` : ''}`;
     while (!controller.signal.aborted) {
       let resp;
       try {
@@ -295,7 +292,7 @@
           while ((cut = buffer.indexOf('\n\n')) >= 0) {
             const event = parseEvent(buffer.slice(0, cut));
             buffer = buffer.slice(cut + 2);
-            if (event && event.type === 'message' && keep(event.data)) appendLines([event.data], true);
+            if (event && event.type === 'message') appendLines([event.data], true);
           }
         }
       } catch {
@@ -312,17 +309,10 @@
     }
     const name = $('log').value;
     if (!name) return;
-    let keep;
-    try {
-      keep = followFilter();
-    } catch (err) {
-      $('view-note').textContent = `regex: ${err.message}`;
-      return;
-    }
     following = new AbortController();
     $('follow').setAttribute('aria-pressed', 'true');
     $('follow').textContent = 'Stop';
-    followLoop(name, following, keep);
+    followLoop(name, following);
   }
 
   // -- start -------------------------------------------------------------------------------
