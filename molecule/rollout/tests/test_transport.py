@@ -55,6 +55,15 @@ def test_plays_log_in_over_ssh_as_deploy() -> None:
         assert ssh.split()[2] == HOSTS[name], (name, ssh)
 
 
+def test_host_keys_are_checked() -> None:
+    # with no known host key (and no live master connection to reuse) no host is reached
+    args = "-o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/dev/null"
+    results = adhoc("true", "-e", f"ansible_ssh_common_args='{args} -o ControlPath=none'")
+    for name, result in results.items():
+        assert result.get("unreachable"), (name, result)
+        assert "Host key verification failed" in result["msg"], (name, result["msg"])
+
+
 def test_become_is_root_with_the_hosts_sudo_umask() -> None:
     for name, result in adhoc("id -un; umask", "--become").items():
         assert result["rc"] == 0, (name, result)
