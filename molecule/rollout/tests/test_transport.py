@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
+from stackcheck import converge
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 # the addresses of host_vars/
@@ -53,6 +57,15 @@ def test_plays_log_in_over_ssh_as_deploy() -> None:
         print(f"{name}: logged in as {user} over SSH ({ssh})")
         assert user == "deploy", (name, user)
         assert ssh.split()[2] == HOSTS[name], (name, ssh)
+
+
+def test_host_keys_are_checked() -> None:
+    # with no known host key (and no live master connection to reuse) no host is reached
+    args = "-o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/dev/null"
+    results = adhoc("true", "-e", f"ansible_ssh_common_args='{args} -o ControlPath=none'")
+    for name, result in results.items():
+        assert result.get("unreachable"), (name, result)
+        assert "Host key verification failed" in result["msg"], (name, result["msg"])
 
 
 def test_become_is_root_with_the_hosts_sudo_umask() -> None:
@@ -123,3 +136,28 @@ def test_what_the_service_and_nginx_read_has_its_modes_on_every_host(release: st
             print(f"{name} (sudo umask 0077):", *(f"{v} {k}" for k, v in seen.items()), sep="\n  ")
         assert seen == expected, (name, seen)
         assert not bad.strip(), (name, "not readable by the service user", bad)
+
+
+def test_a_release_the_service_user_cannot_run_is_refused_and_removed() -> None:
+    # Issue 15's first converge on the hardened host, replayed with the role's umask knocked out:
+    # the venv is root's alone, so the check as the service user must refuse it before the mark.
+    source = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "releases" / "root-only"
+    shutil.rmtree(source, ignore_errors=True)
+    shutil.copytree(source.parent / "A", source)
+    with (source / "src" / "hostwatch" / "__init__.py").open("a") as init:
+        init.write("# rollout scenario release root-only\n")  # a content of its own: a new release
+    before = adhoc(f"readlink {CURRENT}; ls /opt/hostwatch/releases")[HARDENED]["stdout"]
+    run = converge(
+        *("--limit", HARDENED, "-e", f"hostwatch_app_source={source}"),
+        *("-e", json.dumps({"_hostwatch_app_umask_0022": []})),
+    )
+    said = " ".join((run.stdout + run.stderr).split())  # the callback wraps long messages
+    assert run.returncode != 0, said
+    assert re.search(
+        r"Installing release \S+ failed at 'Prove gunicorn starts and imports the app as the"
+        r" service user, hostwatch': runuser: failed to execute \S+/venv/bin/gunicorn:"
+        r" Permission denied",
+        said,
+    ), said
+    # nothing left of it, current not switched
+    assert adhoc(f"readlink {CURRENT}; ls /opt/hostwatch/releases")[HARDENED]["stdout"] == before
