@@ -130,8 +130,11 @@ def said(run: subprocess.CompletedProcess[str]) -> str:
 
 def restarted(run: subprocess.CompletedProcess[str]) -> list[str]:
     """The hosts whose service the rollout restarted, in the order it did."""
-    task = run.stdout.split("Restart hostwatch.service (the socket stays open)")[1:]
-    return [m for part in task for m in re.findall(r"^changed: \[(\S+)\]", part, re.M)[:1]]
+    found = []
+    for part in run.stdout.split("Restart hostwatch.service (the socket stays open)")[1:]:
+        task = part.split("\nTASK [")[0]  # up to the next task
+        found += re.findall(r"^changed: \[(\S+)\]", task, re.M)
+    return found
 
 
 def summary(step: str, results: list[list[Any]]) -> dict[str, dict[str, Any]]:
