@@ -199,11 +199,8 @@ def gate(params: dict[str, Any]) -> tuple[dict[str, Any], str]:
             failure = error or f"HTTP {status}" + (
                 f", checks not passing: {', '.join(checks)}" if checks else ""
             )
-        if (
-            streak >= params["passes"]
-            or 0 < params["failures"] <= failed
-            or time.monotonic() + params["interval"] > deadline
-        ):
+        decided = streak >= params["passes"] or 0 < params["failures"] <= failed
+        if decided or time.monotonic() + params["interval"] > deadline:
             break
         time.sleep(params["interval"])
     result = {
