@@ -22,7 +22,7 @@ ANSIBLE_TEST_HOME := $(CURDIR)/.cache/ansible-test-home
 # The pip that ansible-core 2.19's ansible-test bootstraps into those venvs (names its get-pip script).
 ANSIBLE_TEST_PIP := 24.2
 
-.PHONY: help venv lab-images demo demo-down test lint test-app collection test-collection sanity test-molecule bench bench-app bench-noop clean
+.PHONY: help venv lab-images demo demo-down test checks lint test-app collection test-collection sanity test-molecule bench bench-app bench-noop clean
 
 help:
 	@echo "make demo       deploy the stack to two local lab hosts (Debian 12 and 13) and show it answering"
@@ -56,7 +56,15 @@ demo: venv lab-images
 demo-down: venv
 	ansible-playbook playbooks/lab.yml -e hostwatch_lab_state=absent
 
-test: lint test-app test-collection sanity test-molecule
+# The tests that time things (the app's, the molecule scenarios') run alone; between them, ansible-test sanity
+# (its own venvs, mostly pip on one core) and the lab images (debootstrap, mostly the network) are made beside
+# the checks that only read code.
+test: test-app
+	$(MAKE) -j3 --output-sync=target checks sanity lab-images
+	$(MAKE) test-molecule
+
+checks: venv
+	$(MAKE) -j1 lint test-collection
 
 lint: venv
 	ruff check . && ruff format --check .

@@ -209,7 +209,12 @@ def test_health_never_starves(attacker: Any) -> None:
         f"heavy answers {result['heavy']}; follows {result['follows']}"
     )
     assert result["failures"] == 0
-    assert result["live_p99"] < 250
+    # Typical answers stay quick, and the slowest are bounded well below what a queue behind the
+    # scans would take (seconds). The measuring client shares the 2 cores with the load and the
+    # host: on a quiet machine its p99 has ranged from 37 to 257 ms (2026-12-07: 79, 106, 257), so
+    # the bound leaves room for the machine, not for starvation.
+    assert result["live_p50"] < 50
+    assert result["live_p99"] < 500
     assert "200" in result["heavy"]
     follows = Counter(s for s, _ in result["follows"])
     assert follows == {200: 4, 429: 1}, result["follows"]
@@ -273,7 +278,12 @@ def test_idle_and_slow_connections_are_cut_at_10s(attacker: Any) -> None:
     assert len(idle) == len(slowloris) == 25
     assert max(idle + slowloris) < 12  # client_header_timeout 10 s, from the first byte
     assert result["failures"] == 0
-    assert result["live_p99"] < 250
+    # Typical answers stay quick, and the slowest are bounded well below what a queue behind the
+    # scans would take (seconds). The measuring client shares the 2 cores with the load and the
+    # host: on a quiet machine its p99 has ranged from 37 to 257 ms (2026-12-07: 79, 106, 257), so
+    # the bound leaves room for the machine, not for starvation.
+    assert result["live_p50"] < 50
+    assert result["live_p99"] < 500
 
 
 def test_follow_slot_is_free_as_soon_as_its_client_leaves(attacker: Any) -> None:
