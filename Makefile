@@ -22,7 +22,7 @@ ANSIBLE_TEST_HOME := $(CURDIR)/.cache/ansible-test-home
 # The pip that ansible-core 2.19's ansible-test bootstraps into those venvs (names its get-pip script).
 ANSIBLE_TEST_PIP := 24.2
 
-.PHONY: help venv lab-images demo demo-down test checks lint test-app collection test-collection sanity test-molecule bench bench-app bench-noop clean
+.PHONY: help venv lab-images lab-docker lab-browser demo demo-down test checks lint test-app collection test-collection sanity test-molecule bench bench-app bench-noop clean
 
 help:
 	@echo "make demo       deploy the stack to two local lab hosts (Debian 12 and 13) and show it answering"
@@ -44,9 +44,18 @@ $(STAMP): requirements-dev.txt app/pyproject.toml
 
 venv: $(STAMP)
 
-lab-images:
+# The lab's Docker daemon and its images (one per Debian suite; with -j, built side by side), and the browser
+# the page's test drives: each installed from Debian when missing.
+lab-images: $(addprefix lab-image-,$(LAB_SUITES))
+
+lab-image-%: lab-docker
+	bash lab/build-image.sh $*
+
+lab-docker:
 	bash lab/ensure-docker.sh
-	for suite in $(LAB_SUITES); do bash lab/build-image.sh $$suite; done
+
+lab-browser:
+	bash lab/ensure-browser.sh
 
 demo: venv lab-images
 	ansible-playbook playbooks/lab.yml
@@ -56,15 +65,15 @@ demo: venv lab-images
 demo-down: venv
 	ansible-playbook playbooks/lab.yml -e hostwatch_lab_state=absent
 
-# The tests that time things (the app's, the molecule scenarios') run alone; between them, ansible-test sanity
-# (its own venvs, mostly pip on one core) and the lab images (debootstrap, mostly the network) are made beside
-# the checks that only read code.
-test: test-app
-	$(MAKE) -j3 --output-sync=target checks sanity lab-images
+# The molecule scenarios, whose tests time things, run alone. Before them, side by side: the app's tests and
+# the checks that only read code, ansible-test sanity (its own venvs, mostly pip) and the lab (Docker,
+# debootstrap and chromium from Debian, mostly the network).
+test:
+	$(MAKE) -j3 --output-sync=target test-app checks sanity lab-images lab-browser
 	$(MAKE) test-molecule
 
-checks: venv
-	$(MAKE) -j1 lint test-collection
+# (one make: the tarball that test-collection and sanity read is built once)
+checks: lint test-collection
 
 lint: venv
 	ruff check . && ruff format --check .
@@ -120,8 +129,7 @@ sanity: collection
 	  env -u ANSIBLE_CONFIG -u ANSIBLE_COLLECTIONS_PATH HOME=$(ANSIBLE_TEST_HOME) \
 	    ansible-test sanity --python 3.11 --color no
 
-test-molecule: venv lab-images
-	bash lab/ensure-browser.sh
+test-molecule: venv lab-images lab-browser
 	molecule test --all
 
 # Benchmarks print figures; they are not tests and not part of `make test`. Their tools (matplotlib,

@@ -14,9 +14,7 @@ fi
 
 if ! command -v debootstrap >/dev/null 2>&1; then
   echo "lab: installing debootstrap (first run only)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq debootstrap >/dev/null
+  bash "$(dirname "$0")/apt-install.sh" debootstrap
 fi
 
 # The mirror this machine's apt already uses (deb822 or one-line sources).

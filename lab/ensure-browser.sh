@@ -11,6 +11,4 @@ if [ "$(id -u)" -ne 0 ] || [ ! -f /etc/debian_version ]; then
   exit 1
 fi
 echo "lab: installing chromium and chromium-driver (first run only)"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq chromium chromium-driver >/dev/null
+bash "$(dirname "$0")/apt-install.sh" chromium chromium-driver

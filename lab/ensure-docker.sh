@@ -16,9 +16,7 @@ fi
 
 if ! command -v dockerd >/dev/null 2>&1; then
   echo "lab: installing docker.io (first run only)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq docker.io >/dev/null
+  bash "$(dirname "$0")/apt-install.sh" docker.io
 fi
 
 if [ -d /run/systemd/system ]; then
