@@ -57,6 +57,8 @@ def main() -> int:
         rows.append((noop, base, tasks, len(counts)))
 
     hosts = rows[0][3]
+    if not hosts:
+        sys.exit(f"{args.inventory}: site.yml ran on no host (is it the right inventory?)")
     print(
         f"no-op site.yml vs bare gather_facts + ping, {args.inventory} ({hosts} hosts), "
         f"alternating A B ({args.rounds} pairs)"
