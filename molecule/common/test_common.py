@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+# The stack's hosts, not the other machines of a scenario (a client, an attacker); a scenario that
+# names its hosts on the command line (verifier options) overrides this.
+testinfra_hosts = ["ansible://hostwatch"]
+
 
 def test_units_active_and_enabled(host):
     for unit in ("hostwatch.socket", "hostwatch.service", "nginx.service"):

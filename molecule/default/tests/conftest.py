@@ -9,6 +9,7 @@ from stackcheck import converge, headers, http, platform_addresses, recap, scena
 
 __all__ = [
     "ADDRESSES",
+    "ON_DEFAULTS",
     "SOCKET",
     "TOKEN",
     "converge",
@@ -22,6 +23,8 @@ TOKEN = scenario_vars(Path(__file__).parent)["molecule_token"]
 SOCKET = "/run/hostwatch/hostwatch.sock"
 # The fixed addresses of molecule.yml (platforms[].networks), read from there.
 ADDRESSES = platform_addresses()
+# The hosts on the roles' defaults (those with a fixed address); the variants host has its own.
+ON_DEFAULTS = [f"ansible://{name}" for name in ADDRESSES]
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADDRESSES, TOKEN, http
+from conftest import ADDRESSES, ON_DEFAULTS, TOKEN, http
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -40,6 +40,8 @@ FLAGS = [
 ]
 # Where each run leaves its screenshot (docs/page.png in the repository is one, copied once).
 SCREENSHOT = Path(tempfile.gettempdir()) / "hostwatch-page.png"
+
+testinfra_hosts = ON_DEFAULTS
 
 
 def fetch(url: str, form: bytes | None = None) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from conftest import ADDRESSES, SOCKET, headers, http, wait_for
+from conftest import ADDRESSES, ON_DEFAULTS, SOCKET, headers, http, wait_for
+
+testinfra_hosts = ON_DEFAULTS
 
 BASE = "http://127.0.0.1"
 

@@ -1,4 +1,5 @@
-"""TLS in front, and the app on a loopback TCP port."""
+"""The variants host (host_vars/hostwatch-mol-variants.yml): TLS in front, the app on a loopback
+TCP port."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import re
 
 from stackcheck import converge, headers, http, recap, wait_for
 
+VARIANTS = "hostwatch-mol-variants"
+testinfra_hosts = [f"ansible://{VARIANTS}"]
 HTTPS = ("--cacert", "/etc/ssl/certs/hostwatch.pem")
 
 
@@ -49,7 +52,7 @@ def test_a_server_on_nginx_port_stops_the_play_naming_it(host):
     host.run_test("systemd-run --unit=hostwatch-squatter python3 -m http.server 80")
     try:
         assert wait_for(lambda: "python3" in host.run("ss -Hltnp 'sport = :80'").stdout, 10)
-        run = converge()
+        run = converge("--limit", VARIANTS)
         said = run.stdout + run.stderr
         assert run.returncode != 0
         assert "must be free for nginx, but python3 pid" in said, said
