@@ -45,11 +45,10 @@ def measure(config: Config) -> dict[str, Any]:
         load = threading.Thread(target=wrk, args=(f"{BASE}{path}", seconds + 2))
         load.start()
         time.sleep(1)
-        record = [pyspy, "record", "--duration", str(seconds), "--format", "raw", "--nonblocking"]
-        record += ["--gil", "--rate", "200"]
+        spy = [pyspy, "record", "--duration", str(seconds), "--format", "raw", "--rate", "200"]
         procs = [
             subprocess.Popen(
-                [*record, "--pid", str(pid), "--output", f"{raw}.{pid}"],
+                [*spy, "--nonblocking", "--gil", "--pid", str(pid), "--output", f"{raw}.{pid}"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
