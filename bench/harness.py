@@ -208,7 +208,8 @@ def wrk(url: str, seconds: int) -> dict[str, float]:
     out = dexec(
         CLIENT, "wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency", url
     )
-    pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    # wrk pads a duration in whole seconds with a space: "     99%    1.12s "
+    pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+) *$", out, re.M))
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
