@@ -1,4 +1,4 @@
-"""Measure on a lab host (copied there by bench/run.py; stdlib only). Prints JSON.
+"""Measure on a lab host (copied there by bench/harness.py; stdlib only). Prints JSON.
 
 probe.py stats UNIT...          per systemd unit: PSS (KiB, /proc/<pid>/smaps_rollup summed over
                                 every process of the unit) and CPU seconds used so far (the unit's
