@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
 import subprocess
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from hostwatch import create_app
-from hostwatch.config import Config, ConfigError, load_file, parse
+from hostwatch.config import Config, ConfigError, FollowConfig, load_file, parse, settings
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "hostwatch.toml"
 GOOD: dict[str, Any] = {"logs": {"app": "/var/log/app.log"}}
@@ -238,9 +239,17 @@ def _check(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_check_cli_accepts_a_valid_file() -> None:
+def test_check_cli_accepts_a_valid_file_and_prints_its_settings(tmp_path: Path) -> None:
     run = _check(EXAMPLE)
-    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+    assert (run.returncode, run.stderr) == (0, "")
+    assert json.loads(run.stdout) == settings(load_file(EXAMPLE))
+    # the app's defaults filled in, for the keys a file leaves out
+    bare = tmp_path / "hostwatch.toml"
+    bare.write_text("[logs]\n")
+    said = json.loads(_check(bare).stdout)
+    assert said["follow"]["max_seconds"] == FollowConfig().max_seconds
+    assert said["health"]["mounts"]["/"] == {"warn": 85.0, "fail": 95.0}
+    assert said["auth"]["token_sha256"] == []
 
 
 @pytest.mark.parametrize(

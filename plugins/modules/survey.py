@@ -10,8 +10,8 @@ description:
   - Reads what a role's file and service tasks would look at (type, owner, group, mode, content
     checksum, link target; a unit's load, active and enable state; a user's or group's entry), so
     that the role can skip the tasks whose result is already known (see the
-    P(hostwatch.stack.in_place#test) test) and re-run with one round trip instead of one or two per
-    task.
+    P(hostwatch.stack.not_in_place#filter) filter) and re-run with one round trip instead of one or
+    two per task.
   - Read-only, so it runs in check mode too and never reports a change.
 options:
   paths:
@@ -62,8 +62,7 @@ EXAMPLES = r"""
     enabled: true
     state: started
   vars:
-    _running: {load: loaded, active: active, enabled: enabled}
-  when: _found.units['nginx.service'] | default({}) != _running
+  when: not (_found.units['nginx.service'].up | default(false))
 """
 
 RETURN = r"""
@@ -101,11 +100,16 @@ paths:
     /etc/hostwatch: {exists: true, type: directory, owner: root, group: hostwatch, mode: '0750'}
     /etc/hostwatch/hostwatch.toml: {exists: false}
 units:
-  description: Each unit's LoadState, ActiveState and UnitFileState, as C(systemctl show) says.
+  description:
+    - Each unit's LoadState, ActiveState and UnitFileState, as C(systemctl show) says, and V(up).
+    - V(up) is true when the unit is loaded, active and enabled, as a
+      M(ansible.builtin.systemd_service) task with
+      O(ansible.builtin.systemd_service#module:enabled=true) and
+      O(ansible.builtin.systemd_service#module:state=started) leaves it.
   type: dict
   returned: when O(units) is set and the host has C(systemctl)
   sample:
-    nginx.service: {load: loaded, active: active, enabled: enabled}
+    nginx.service: {load: loaded, active: active, enabled: enabled, up: true}
 users:
   description: Each user asked, by name.
   type: dict
@@ -259,13 +263,19 @@ def read_groups(names: list[str]) -> dict[str, dict[str, Any]]:
 KEYS = {"LoadState": "load", "ActiveState": "active", "UnitFileState": "enabled"}
 
 
-def parse_show(names: list[str], output: str) -> dict[str, dict[str, str]]:
+def parse_show(names: list[str], output: str) -> dict[str, dict[str, Any]]:
     """`systemctl show` prints one block per unit asked, in the order asked (a missing unit too)."""
     blocks = output.strip().split("\n\n")
     units = {}
     for name, block in zip(names, blocks):  # noqa: B905 -- no strict= before Python 3.10 (a host's)
         fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-        units[name] = {KEYS[k]: fields.get(k, "") for k in KEYS}
+        unit: dict[str, Any] = {KEYS[k]: fields.get(k, "") for k in KEYS}
+        unit["up"] = (unit["load"], unit["active"], unit["enabled"]) == (
+            "loaded",
+            "active",
+            "enabled",
+        )
+        units[name] = unit
     return units
 
 

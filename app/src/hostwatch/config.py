@@ -7,13 +7,14 @@ back to a default.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -325,19 +326,34 @@ def from_mapping_or_path(source: Mapping[str, Any] | str | os.PathLike[str]) -> 
     return parse(source)
 
 
-def main(argv: list[str]) -> int:
-    """`python -m hostwatch.config PATH`: exit 0 if PATH is a valid config, else 1 with one line.
+def settings(value: Any) -> Any:
+    """A config (or part of one) as JSON values: every key, the defaults filled in."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: settings(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): settings(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [settings(v) for v in value]
+    return value
 
-    Made for Ansible's template `validate:`, so a bad rendered config shows the key, no traceback.
+
+def main(argv: list[str]) -> int:
+    """`python -m hostwatch.config PATH`: if PATH is a valid config, print its settings as JSON
+    (every key, the app's defaults filled in) and exit 0, else exit 1 with one line.
+
+    Made for Ansible: a bad rendered config shows the key, no traceback; a good one tells the other
+    roles the app's own values (nginx's follow timeout follows follow.max_seconds), so they never
+    repeat its defaults.
     """
     if len(argv) != 1:
         print("usage: python -m hostwatch.config PATH", file=sys.stderr)
         return 2
     try:
-        load_file(argv[0])
+        config = load_file(argv[0])
     except ConfigError as err:
         print(f"hostwatch: invalid config {argv[0]}: {err}", file=sys.stderr)
         return 1
+    print(json.dumps(settings(config), sort_keys=True))
     return 0
 
 

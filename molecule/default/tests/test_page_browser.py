@@ -262,7 +262,7 @@ def test_page_no_console_errors(page):
     assert errors == []
     with urllib.request.urlopen(page.url, timeout=5) as reply:  # noqa: S310  # http, made here
         policies = reply.headers.get_all("Content-Security-Policy")
-    assert len(policies) == 1, policies  # nginx's, the app's copy hidden
+    assert len(policies) == 1, policies  # the app's own, passed through by nginx
     assert policies[0].startswith("default-src 'none';")
     assert "unsafe" not in policies[0]
 

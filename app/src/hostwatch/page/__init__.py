@@ -28,7 +28,8 @@ bp = Blueprint(
     static_url_path="/static",
 )
 
-# Only this app's own files and connections. nginx sends the same policy on every answer.
+# Only this app's own files and connections: the page's policy, stated here only (nginx passes it
+# through and gives answers without one its own, stricter policy).
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"

@@ -9,6 +9,7 @@ import pwd
 from pathlib import Path
 
 import pytest
+from ansible_collections.hostwatch.stack.plugins.filter.not_in_place import not_in_place
 from ansible_collections.hostwatch.stack.plugins.modules.survey import (
     parse_show,
     read_groups,
@@ -16,7 +17,6 @@ from ansible_collections.hostwatch.stack.plugins.modules.survey import (
     read_users,
     shadow_locks,
 )
-from ansible_collections.hostwatch.stack.plugins.test.in_place import in_place
 
 
 def test_a_file_a_directory_a_link_and_a_missing_path(tmp_path: Path) -> None:
@@ -73,7 +73,14 @@ def test_what_cannot_be_read_is_not_known(tmp_path: Path, monkeypatch: pytest.Mo
     found = {"paths": read_paths([path], checksum=True)}
     assert "checksum" not in found["paths"][path]
     assert found["paths"][path]["error"] == "Permission denied"
-    assert not in_place(path, found, content="x")
+    wanted = {
+        "path": path,
+        "content": "x",
+        "owner": found["paths"][path]["owner"],
+        "group": "root",
+        "mode": "0644",
+    }
+    assert not_in_place([wanted], found) != []
 
 
 def test_paths_are_normalised(tmp_path: Path) -> None:
@@ -87,8 +94,8 @@ def test_units_are_read_in_the_order_asked() -> None:
         "LoadState=not-found\nActiveState=inactive\nUnitFileState=\n"
     )
     assert parse_show(["nginx.service", "nope.service"], out) == {
-        "nginx.service": {"load": "loaded", "active": "active", "enabled": "enabled"},
-        "nope.service": {"load": "not-found", "active": "inactive", "enabled": ""},
+        "nginx.service": {"load": "loaded", "active": "active", "enabled": "enabled", "up": True},
+        "nope.service": {"load": "not-found", "active": "inactive", "enabled": "", "up": False},
     }
 
 
