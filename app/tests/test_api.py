@@ -148,6 +148,94 @@ def test_metrics_counts_requests_and_host(client: FlaskClient) -> None:
     assert "hostwatch_load_per_core " in text
 
 
+def samples(text: str, name: str) -> dict[frozenset[tuple[str, str]], float]:
+    """The samples of one metric in an exposition, by their label set."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        frozenset(s.labels.items()): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name
+    }
+
+
+@pytest.mark.parametrize(
+    ("memory", "disk"), [(40.0, 50.0), (95.0, 50.0), (40.0, 99.0), (40.0, None)]
+)
+def test_metrics_health_statuses_are_healths(
+    config: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    memory: float,
+    disk: float | None,
+) -> None:
+    config["health"] = {
+        "mounts": {"/": {"warn": 85, "fail": 95}, str(tmp_path): {"warn": 80, "fail": 90}}
+    }
+    app = create_app(config)
+    figures = fake_figures(memory_percent=memory, disk_percent={"/": 50.0, str(tmp_path): disk})
+    monkeypatch.setattr(app.extensions["hostwatch"].host, "get", lambda: figures)
+    client = app.test_client()
+    body = client.get("/health").get_json(force=True)
+    text = client.get("/metrics").get_data(as_text=True)
+
+    overall = samples(text, "hostwatch_health_status")
+    assert overall == {
+        frozenset({("status", s)}): float(s == body["status"]) for s in ("pass", "warn", "fail")
+    }
+    expected = {
+        frozenset({("check", name), ("component", e.get("componentId", "")), ("status", s)}): float(
+            e["status"] == s
+        )
+        for name, entries in body["checks"].items()
+        for e in entries
+        for s in ("pass", "warn", "fail")
+    }
+    assert samples(text, "hostwatch_health_check_status") == expected
+    # one series per check, component and status, and exactly one status of each is current
+    assert len(expected) == 3 * 6 and sum(expected.values()) == 6
+
+
+def test_metrics_and_health_name_the_release(config: dict[str, Any]) -> None:
+    from hostwatch.release import Release
+
+    app = create_app(config)
+    hw = app.extensions["hostwatch"]
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    assert samples(text, "hostwatch_release_info") == {
+        frozenset({("release", "unknown"), ("version", "0.1.0")}): 1.0
+    }
+    assert samples(text, "hostwatch_release_start_time_seconds") == {
+        frozenset(): hw.release.started_at
+    }
+    assert "releaseId" not in app.test_client().get("/health").get_json(force=True)
+
+    release = Release("20261207T110000Z-0123456789ab", "0.1.0", 1.0e9)
+    app = create_app(config)  # a new app: /health's bytes are kept per figures taken
+    hw = app.extensions["hostwatch"]
+    app.extensions["hostwatch"] = type(hw)(hw.config, hw.host, release)
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    assert samples(text, "hostwatch_release_info") == {
+        frozenset({("release", release.id), ("version", "0.1.0")}): 1.0
+    }
+    assert samples(text, "hostwatch_release_start_time_seconds") == {frozenset(): 1.0e9}
+    health_doc = app.test_client().get("/health").get_json(force=True)
+    assert health_doc["releaseId"] == release.id
+
+
+def test_release_id_is_the_real_release_directory(tmp_path: Path) -> None:
+    from hostwatch.release import release_id
+
+    venv = tmp_path / "releases" / "20261207T110000Z-0123456789ab" / "venv"
+    venv.mkdir(parents=True)
+    (tmp_path / "current").symlink_to("releases/20261207T110000Z-0123456789ab")
+    assert release_id(str(tmp_path / "current" / "venv")) == "20261207T110000Z-0123456789ab"
+    assert release_id(str(venv)) == "20261207T110000Z-0123456789ab"
+    assert release_id(str(tmp_path)) == ""  # a venv elsewhere (tests, flask run)
+    assert release_id(str(tmp_path / "releases" / "x")) == ""
+
+
 # -- auth ------------------------------------------------------------------------------------
 
 

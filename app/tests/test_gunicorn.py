@@ -154,6 +154,9 @@ def test_request_counter_sums_both_workers(server: tuple[int, Path]) -> None:
     assert len(samples) == 1, samples  # summed over workers: one series, not one per pid
     assert float(samples[0].split()[-1]) == sent
     assert "hostwatch_load_per_core" in text
+    # computed at scrape in the worker that answers, beside the summed files
+    assert text.count('hostwatch_health_status{status="pass"}') == 1
+    assert text.count('hostwatch_release_info{release="unknown",version="0.1.0"} 1.0') == 1
     assert "stale" not in text
 
 

@@ -57,11 +57,12 @@ def _build(cfg: Config) -> Flask:
     from . import errors, health, logs, metrics, page
     from .context import Hostwatch
     from .hostmetrics import CachedHost
+    from .release import this_process
 
     app = Flask(__name__, static_folder=None)  # the page blueprint serves its own static files
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in their written order
     app.extensions["hostwatch"] = Hostwatch(
-        cfg, CachedHost(cfg.health.mounts, cfg.health.cache_seconds)
+        cfg, CachedHost(cfg.health.mounts, cfg.health.cache_seconds), this_process()
     )
     for blueprint in (errors.bp, health.bp, metrics.bp, logs.bp, page.bp):
         app.register_blueprint(blueprint)

@@ -10,12 +10,14 @@ from flask import current_app
 
 from .config import Config
 from .hostmetrics import CachedHost
+from .release import Release
 
 
 @dataclass(frozen=True)
 class Hostwatch:
     config: Config
     host: CachedHost
+    release: Release
     # this worker's log reads at once (limits.max_concurrent_reads)
     reads: threading.BoundedSemaphore = field(init=False)
 

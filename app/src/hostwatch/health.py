@@ -87,9 +87,11 @@ def document(fig: HostFigures | None = None) -> dict[str, Any]:
     worst = max(
         (e["status"] for entries in checks.values() for e in entries), key=_RANK.__getitem__
     )
+    release = {"releaseId": hw.release.id} if hw.release.id else {}
     return {
         "status": worst,
         "version": __version__,
+        **release,
         "description": "hostwatch host health",
         "hostname": fig.hostname,
         "checks": checks,

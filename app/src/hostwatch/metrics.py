@@ -1,4 +1,5 @@
-"""/metrics: request counters and latency histograms, plus host gauges taken at scrape time.
+"""/metrics: request counters and latency histograms; host gauges, /health's statuses and the
+release, taken at scrape time.
 
 Under gunicorn each worker is its own process. With PROMETHEUS_MULTIPROC_DIR set, prometheus_client
 writes every worker's samples to files there, and each scrape builds a fresh registry that sums them
@@ -19,13 +20,15 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from . import health
 from .auth import require_token
 from .context import hostwatch
 from .hostmetrics import CachedHost
+from .release import Release
 
 bp = Blueprint("metrics", __name__)
 
@@ -69,6 +72,53 @@ class HostCollector(Collector):
             if used is not None:
                 disk.add_metric([mount], used)
         yield disk
+
+
+STATUSES = ("pass", "warn", "fail")
+
+
+class HealthCollector(Collector):
+    """/health's overall status and each check's, one series per status (1 for the current one, as
+    kube-state-metrics does for phases): an alert or a table selects `== 1`, and a check that
+    changes status changes a value, not which series exist. Built from the same cached figures as
+    /health, so the two agree."""
+
+    def collect(self) -> Iterator[Metric]:
+        body = health.document()
+        overall = GaugeMetricFamily(
+            "hostwatch_health_status", "/health's status (1: the current one)", labels=["status"]
+        )
+        for status in STATUSES:
+            overall.add_metric([status], float(body["status"] == status))
+        yield overall
+        checks = GaugeMetricFamily(
+            "hostwatch_health_check_status",
+            "Each /health check's status, by check and component (1: the current one)",
+            labels=["check", "component", "status"],
+        )
+        for name, entries in body["checks"].items():
+            for entry in entries:
+                for status in STATUSES:
+                    labels = [name, entry.get("componentId", ""), status]
+                    checks.add_metric(labels, float(entry["status"] == status))
+        yield checks
+
+
+class ReleaseCollector(Collector):
+    def __init__(self, release: Release) -> None:
+        self.release = release
+
+    def collect(self) -> Iterator[Metric]:
+        yield InfoMetricFamily(
+            "hostwatch_release",
+            "The release this service runs",
+            value={"release": self.release.id or "unknown", "version": self.release.version},
+        )
+        yield GaugeMetricFamily(
+            "hostwatch_release_start_time_seconds",
+            "When the service started serving its release (Unix time)",
+            self.release.started_at,
+        )
 
 
 @bp.before_app_request
@@ -117,4 +167,6 @@ def metrics() -> Response:
         registry.register(REQUESTS)
         registry.register(LATENCY)
     registry.register(HostCollector(hw.host))
+    registry.register(HealthCollector())
+    registry.register(ReleaseCollector(hw.release))
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
