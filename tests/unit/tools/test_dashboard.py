@@ -138,8 +138,21 @@ PROMTOOL = shutil.which("promtool") or str(ROOT / ".cache/promtool/usr/bin/promt
 
 
 @pytest.mark.skipif(not Path(PROMTOOL).exists(), reason="no promtool (make test-rules fetches it)")
-def test_promtool_names_the_panel_of_a_query_that_does_not_parse() -> None:
+def test_promtool_names_the_panel_of_a_query_that_does_not_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     good = dashboard.queries(shipped(), "web1")
     assert dashboard.promtool_check(good, PROMTOOL) == []
     [problem] = dashboard.promtool_check([*good, ("Broken B", "sum by (host (up)")], PROMTOOL)
-    assert '"dashboard:broken_b": could not parse expression' in problem
+    rule = len(good) + 1
+    assert problem.startswith("promtool check rules: ")  # without the temporary file's path
+    assert f'rule {rule}, "dashboard:broken_b": could not parse expression' in problem
+    assert "dashboard.yml" not in problem
+
+    monkeypatch.setenv("PROMTOOL", PROMTOOL)
+    assert dashboard.main(["dashboard.py", str(SHIPPED)]) == 0
+    broken = shipped()
+    broken["panels"][1]["targets"][0]["expr"] = "max by (host (up)"
+    (tmp_path / "broken.json").write_text(json.dumps(broken))
+    assert dashboard.main(["dashboard.py", str(tmp_path / "broken.json")]) == 1
+    assert '"dashboard:fleet_a": could not parse expression' in capsys.readouterr().out
