@@ -37,6 +37,10 @@ SHIPPED = [
     "app/pyproject.toml",
     "app/examples/*",
     "app/src/hostwatch/*",
+    # Prometheus rules and their promtool tests, the Grafana dashboard
+    "monitoring/rules/*.yml",
+    "monitoring/tests/*.yml",
+    "monitoring/dashboards/*.json",
     "docs/*",
     "changelogs/*",
     # only for a finding that cannot be fixed, each line with its reason
@@ -77,6 +81,9 @@ NEEDED = [
     "app/pyproject.toml",
     "app/src/hostwatch/__init__.py",
     "roles/app/files/build_artifact.py",
+    "monitoring/rules/hostwatch.yml",
+    "monitoring/tests/hostwatch.yml",
+    "monitoring/dashboards/hostwatch.json",
 ]
 # Referred to in shipped files without being dependencies.
 BUILT_IN = {"ansible.builtin", "ansible.legacy", "hostwatch.stack"}
