@@ -16,8 +16,8 @@ description:
   - Takes a Prometheus rules document (as loaded from YAML) and returns a copy in which each named
     alert waits the given duration before it fires. The rules themselves are not touched, so the
     shipped expressions stay the ones the unit tests prove.
-  - An alert name that is not in the rules, or a duration Prometheus would refuse, is an error: a
-    typo must not leave an alert on a duration nobody chose.
+  - An alert name that is not in the rules, or a duration Prometheus would refuse, is an error, so
+    that a typo never leaves an alert on a duration nobody chose.
 options:
   _input:
     description: The rules document, with its C(groups).
@@ -34,7 +34,8 @@ EXAMPLES = r"""
   ansible.builtin.copy:
     content: >-
       {{ lookup('ansible.builtin.file', 'hostwatch.yml') | from_yaml
-         | hostwatch.stack.alert_for({'HostwatchCheckFailing': '10s'}) | to_nice_yaml(sort_keys=false) }}
+         | hostwatch.stack.alert_for({'HostwatchCheckFailing': '10s'})
+         | to_nice_yaml(sort_keys=false) }}
     dest: /etc/prometheus/rules/hostwatch.rules
     mode: "0644"
 """

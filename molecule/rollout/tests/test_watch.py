@@ -2,11 +2,12 @@
 
 Runs after test_rollout.py and test_transport.py (pytest takes the files in name order), on the
 fleet they leave (every host on release B). Every host is a target and up; /metrics answers the
-Prometheus host and no other; every query of the dashboard returns series. Then a host made
-unhealthy (its configured small mount filled) raises HostwatchCheckFailing, a rollout that stops
-halfway on that host raises HostwatchReleaseSkew, and both resolve once fixed. group_vars/
-prometheus.yml shortens both alerts' `for` to 10 s, with a scrape and an evaluation every 2 s; the
-times are printed.
+Prometheus host and no other; a config promtool refuses is rolled back; every query of the
+dashboard returns series. Then a host made unhealthy (its configured small mount filled) raises
+HostwatchCheckFailing, a rollout that stops halfway on that host raises HostwatchReleaseSkew, and
+both resolve once fixed (the mount emptied, the host that took the new release rolled back).
+group_vars/prometheus.yml shortens both alerts' `for` to 10 s, with a scrape and an evaluation
+every 2 s; the times are printed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ import pytest
 PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 RELEASES = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "releases"
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
-PROMETHEUS = "http://172.30.2.20:9090"
+PROMETHEUS_HOST, PROMETHEUS = "hostwatch-roll-client", "http://172.30.2.20:9090"
 HOSTS = {
     "hostwatch-roll-1": "172.30.2.11",
     "hostwatch-roll-2": "172.30.2.12",
@@ -49,12 +51,23 @@ def api(path: str, **params: str) -> Any:
     return body["data"]
 
 
+def alert(name: str, **labels: str) -> dict[str, Any]:
+    """The alert with these labels ({} when there is none): its state and since when (activeAt)."""
+    for found in api("alerts")["alerts"]:
+        if found["labels"].get("alertname") == name and labels.items() <= found["labels"].items():
+            return dict(found)
+    return {}
+
+
 def alert_state(name: str, **labels: str) -> str:
-    """ "firing", "pending" or "" for the alert with these labels."""
-    for alert in api("alerts")["alerts"]:
-        if alert["labels"].get("alertname") == name and labels.items() <= alert["labels"].items():
-            return str(alert["state"])
-    return ""
+    """ "firing", "pending" or "" (none)."""
+    return str(alert(name, **labels).get("state", ""))
+
+
+def active_since(name: str, **labels: str) -> float:
+    """When the alert went pending, in seconds since the epoch."""
+    stamp = alert(name, **labels)["activeAt"]
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def wait(what: str, holds: Callable[[], bool], within: float) -> float:
@@ -74,7 +87,10 @@ def docker(*args: str) -> str:
 
 def playbook(name: str, *args: str) -> subprocess.CompletedProcess[str]:
     cmd = ["ansible-playbook", "-i", INVENTORY, str(PROJECT / "playbooks" / name), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
+    start = time.monotonic()
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
+    print(f"watch: {name} {' '.join(args)} took {time.monotonic() - start:.1f} s")
+    return run
 
 
 def release_of(name: str) -> str:
@@ -105,8 +121,22 @@ def test_metrics_answer_the_prometheus_host_and_no_other() -> None:
         "except e.HTTPError as x: print(x.code)"
     )
     url = f"http://{HOSTS[SICK]}/metrics"
-    assert docker("exec", "hostwatch-roll-client", "python3", "-c", fetch, url).strip() == "200"
+    assert docker("exec", PROMETHEUS_HOST, "python3", "-c", fetch, url).strip() == "200"
     assert docker("exec", "hostwatch-roll-1", "python3", "-c", fetch, url).strip() == "403"
+
+
+def test_a_config_promtool_refuses_is_rolled_back() -> None:
+    config = "/etc/prometheus/prometheus.yml"
+    before = docker("exec", PROMETHEUS_HOST, "sha256sum", config)
+    bad = '{"hostwatch_prometheus_tls_config": {"no_such_key": 1}}'
+    run = playbook("site.yml", "--limit", PROMETHEUS_HOST, "-e", bad)
+    assert run.returncode != 0
+    said = " ".join((run.stdout + run.stderr).split())  # the callback wraps long messages
+    assert "The new Prometheus config was not applied" in said, said
+    assert "field no_such_key not found" in said  # promtool's own words
+    assert docker("exec", PROMETHEUS_HOST, "sha256sum", config) == before
+    assert "~" not in docker("exec", PROMETHEUS_HOST, "ls", "/etc/prometheus")  # no backup left
+    assert api("query", query='count(up{job="hostwatch"} == 1)')["result"][0]["value"][1] == "3"
 
 
 def test_every_dashboard_query_returns_series() -> None:
@@ -134,28 +164,35 @@ def test_unhealthy_host_and_halted_rollout_raise_their_alerts_until_fixed(
     small_mount_filled: None,
 ) -> None:
     failing = {"host": SICK, "component": "/mnt/small"}
+    filled = time.time()  # the fixture filled it just now
     wait("the filled mount's alert pending", lambda: alert_state(CHECK, **failing) != "", LATE)
     firing = wait("then firing", lambda: alert_state(CHECK, **failing) == "firing", FOR + LATE)
     # pending is seen at the first evaluation after the scrape, so firing comes at most that much
     # (an interval, 2 s) less than `for` after it
     assert firing >= FOR - 2.5, "fired before its `for`"
+    assert active_since(CHECK, **failing) >= filled - 1
 
-    # The rollout of the other release: the first host takes it, the unhealthy one stops it (its
-    # preflight).
+    # The rollout of the other release, one host at a time: the first host takes it, the unhealthy
+    # one stops it at its preflight, the third is never reached.
     first, before = "hostwatch-roll-1", release_of(SICK)
     desired = os.readlink(RELEASES / "desired")
+    assert alert_state(SKEW) == ""
     desire("A" if desired == "B" else "B")
-    run = playbook("deploy.yml")
+    started = time.time()
+    run = playbook("deploy.yml", "-e", '{"hostwatch_deploy_serial": 1}')
     assert run.returncode != 0, run.stdout
-    assert release_of(first) != before and release_of(SICK) == before, run.stdout
-    print(f"watch: halted rollout left {[release_of(name)[-4:] for name in HOSTS]}")
+    assert release_of(first) != before, run.stdout
+    assert release_of(SICK) == before and release_of("hostwatch-roll-3") == before, run.stdout
     wait("release skew firing", lambda: alert_state(SKEW) == "firing", FOR + LATE)
+    # it went pending while the rollout ran, once the first host served the new release
+    print(f"watch: release skew pending {active_since(SKEW) - started:.1f} s into the rollout")
+    assert active_since(SKEW) >= started - 1
 
-    # Fixed: the mount emptied, then the fleet rolled back onto the release it ran before.
+    # Fixed: the mount emptied, the first host rolled back onto the release the others run.
     docker("exec", SICK, "rm", "-f", "/mnt/small/fill")
     wait("the check's alert resolved", lambda: alert_state(CHECK, **failing) == "", LATE)
     desire(desired)
-    run = playbook("deploy.yml")
+    run = playbook("rollback.yml", "--limit", first)
     assert run.returncode == 0, run.stdout + run.stderr
     assert {release_of(name) for name in HOSTS} == {before}
     wait("the skew alert resolved", lambda: alert_state(SKEW) == "", LATE)
