@@ -2,18 +2,19 @@
 
 Runs after test_rollout.py and test_transport.py (pytest takes the files in name order), on the
 fleet they leave (every host on release B). Every host is a target and up; /metrics answers the
-Prometheus host and no other; a config promtool refuses is rolled back; every query of the
-dashboard returns series. Then a host made unhealthy (its configured small mount filled) raises
-HostwatchCheckFailing, a rollout that stops halfway on that host raises HostwatchReleaseSkew, and
-both resolve once fixed (the mount emptied, the host that took the new release rolled back).
-group_vars/prometheus.yml shortens both alerts' `for` to 10 s, with a scrape and an evaluation
-every 2 s; the times are printed.
+Prometheus host and no other; a config promtool refuses is rolled back; beside another role's
+Prometheus the role only drops its files; every query of the dashboard returns series. Then a host
+made unhealthy (its configured small mount filled) raises HostwatchCheckFailing, a rollout that
+stops halfway on that host raises HostwatchReleaseSkew, and both resolve once fixed (the mount
+emptied, the host that took the new release rolled back). group_vars/prometheus.yml shortens both
+alerts' `for` to 10 s, with a scrape and an evaluation every 2 s; the times are printed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -137,6 +138,44 @@ def test_a_config_promtool_refuses_is_rolled_back() -> None:
     assert docker("exec", PROMETHEUS_HOST, "sha256sum", config) == before
     assert "~" not in docker("exec", PROMETHEUS_HOST, "ls", "/etc/prometheus")  # no backup left
     assert api("query", query='count(up{job="hostwatch"} == 1)')["result"][0]["value"][1] == "3"
+
+
+# prometheus.yml as prometheus-community's role writes it, with the job its README gives.
+BESIDE = """\
+rule_files: [{dir}/rules/*.rules]
+scrape_configs:
+  - job_name: hostwatch
+    file_sd_configs: [{{files: [{dir}/file_sd/hostwatch.yml]}}]
+"""
+
+
+def test_beside_another_roles_prometheus_it_only_drops_its_files() -> None:
+    beside = "/etc/prometheus-beside"
+    docker("exec", PROMETHEUS_HOST, "mkdir", "-p", beside)
+    write = f"cat > {beside}/prometheus.yml"
+    subprocess.run(
+        ["docker", "exec", "-i", PROMETHEUS_HOST, "sh", "-c", write],
+        input=BESIDE.format(dir=beside),
+        text=True,
+        check=True,
+    )
+    config = docker("exec", PROMETHEUS_HOST, "sha256sum", f"{beside}/prometheus.yml")
+    mode = json.dumps(
+        {"hostwatch_prometheus_install": False, "hostwatch_prometheus_config_dir": beside}
+    )
+    try:
+        for changed in ("changed=[1-9]", "changed=0 "):
+            run = playbook("site.yml", "--limit", PROMETHEUS_HOST, "-e", mode)
+            assert run.returncode == 0, run.stdout + run.stderr
+            assert re.search(changed, run.stdout), run.stdout  # its files, then nothing
+        assert docker("exec", PROMETHEUS_HOST, "sha256sum", f"{beside}/prometheus.yml") == config
+        dropped = docker("exec", PROMETHEUS_HOST, "find", beside, "-type", "f").split()
+        assert sorted(dropped) == sorted(
+            f"{beside}/{name}"
+            for name in ("prometheus.yml", "rules/hostwatch.rules", "file_sd/hostwatch.yml")
+        )
+    finally:
+        docker("exec", PROMETHEUS_HOST, "rm", "-rf", beside)
 
 
 def test_every_dashboard_query_returns_series() -> None:
