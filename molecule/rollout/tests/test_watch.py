@@ -231,7 +231,7 @@ def test_unhealthy_host_and_halted_rollout_raise_their_alerts_until_fixed(
     docker("exec", SICK, "rm", "-f", "/mnt/small/fill")
     wait("the check's alert resolved", lambda: alert_state(CHECK, **failing) == "", LATE)
     desire(desired)
-    run = playbook("rollback.yml", "--limit", first)
+    run = playbook("rollback.yml", "--limit", first, "-e", f"hostwatch_deploy_rollback_to={before}")
     assert run.returncode == 0, run.stdout + run.stderr
     assert {release_of(name) for name in HOSTS} == {before}
     wait("the skew alert resolved", lambda: alert_state(SKEW) == "", LATE)
