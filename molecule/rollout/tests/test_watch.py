@@ -1,13 +1,14 @@
 """The fleet as its Prometheus (the client container, hostwatch.stack.prometheus) sees it.
 
 Runs after test_rollout.py and test_transport.py (pytest takes the files in name order), on the
-fleet they leave (every host on release B). Every host is a target and up; /metrics answers the
-Prometheus host and no other; a config promtool refuses is rolled back; beside another role's
-Prometheus the role only drops its files; every query of the dashboard returns series. Then a host
-made unhealthy (its configured small mount filled) raises HostwatchCheckFailing, a rollout that
-stops halfway on that host raises HostwatchReleaseSkew, and both resolve once fixed (the mount
-emptied, the host that took the new release rolled back). group_vars/prometheus.yml shortens both
-alerts' `for` to 10 s, with a scrape and an evaluation every 2 s; the times are printed.
+fleet they leave (every host on release B). Every host is a target and up (its /metrics behind a
+token); /metrics answers the Prometheus host and no other; a config promtool refuses is rolled
+back; beside another role's Prometheus the role only drops its files; every query of the dashboard
+returns series. Then a host made unhealthy (its configured small mount filled) raises
+HostwatchCheckFailing, a rollout that stops halfway on that host raises HostwatchReleaseSkew, and
+both resolve once fixed (the mount emptied, the host that took the new release rolled back).
+group_vars/prometheus.yml shortens both alerts' `for` to 10 s, with a scrape and an evaluation
+every 2 s; the times are printed.
 """
 
 from __future__ import annotations
@@ -115,15 +116,24 @@ def test_every_host_is_a_target_and_up() -> None:
     assert {r["metric"]["host"]: r["value"][1] for r in up} == dict.fromkeys(HOSTS, "1")
 
 
-def test_metrics_answer_the_prometheus_host_and_no_other() -> None:
+def test_metrics_answer_the_prometheus_host_with_the_token_and_no_other() -> None:
     fetch = (
         "import sys, urllib.request as u, urllib.error as e\n"
-        "try: print(u.urlopen(sys.argv[1], timeout=5).status)\n"
+        "r = u.Request(sys.argv[1], headers={'Authorization': 'Bearer ' + sys.argv[2]})\n"
+        "try: print(u.urlopen(r, timeout=5).status)\n"
         "except e.HTTPError as x: print(x.code)"
     )
     url = f"http://{HOSTS[SICK]}/metrics"
-    assert docker("exec", PROMETHEUS_HOST, "python3", "-c", fetch, url).strip() == "200"
-    assert docker("exec", "hostwatch-roll-1", "python3", "-c", fetch, url).strip() == "403"
+    token = docker("exec", PROMETHEUS_HOST, "cat", "/etc/prometheus/hostwatch.token")
+    for host, sent, answer in [
+        (PROMETHEUS_HOST, token, "200"),
+        (PROMETHEUS_HOST, "wrong", "401"),  # the app's token check, behind nginx's allowlist
+        ("hostwatch-roll-1", token, "403"),  # not on /metrics' allowlist
+    ]:
+        assert docker("exec", host, "python3", "-c", fetch, url, sent).strip() == answer, host
+    assert docker(
+        "exec", PROMETHEUS_HOST, "stat", "-c", "%U:%G %a", "/etc/prometheus/hostwatch.token"
+    ) == ("root:prometheus 640\n")
 
 
 def test_a_config_promtool_refuses_is_rolled_back() -> None:
