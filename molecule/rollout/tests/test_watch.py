@@ -156,6 +156,7 @@ rule_files: [{dir}/rules/*.rules]
 scrape_configs:
   - job_name: hostwatch
     file_sd_configs: [{{files: [{dir}/file_sd/hostwatch.yml]}}]
+    authorization: {{credentials_file: {dir}/hostwatch.token}}
 """
 
 
@@ -182,7 +183,12 @@ def test_beside_another_roles_prometheus_it_only_drops_its_files() -> None:
         dropped = docker("exec", PROMETHEUS_HOST, "find", beside, "-type", "f").split()
         assert sorted(dropped) == sorted(
             f"{beside}/{name}"
-            for name in ("prometheus.yml", "rules/hostwatch.rules", "file_sd/hostwatch.yml")
+            for name in (
+                "prometheus.yml",
+                "rules/hostwatch.rules",
+                "file_sd/hostwatch.yml",
+                "hostwatch.token",  # this fleet's /metrics need one (group_vars/)
+            )
         )
     finally:
         docker("exec", PROMETHEUS_HOST, "rm", "-rf", beside)
