@@ -207,6 +207,13 @@ def render(results: dict[str, Any], page: Page) -> str:
         for r in runs
     ]
     goals(page, runs)
+    # A host-task's wall time on one host against the controller's CPU for it: how many hosts one
+    # controller core keeps busy (more forks than cores times this only queue on the controller).
+    first = runs[0]
+    wall = median([x["seconds"] for x in first["noop"]]) / (
+        first["noop"][0]["tasks"] / first["hosts"]
+    )
+    cpu = per_task(first["noop"], "cpu") / 1e3
     return page.text(
         "sections/fleet.md.j2",
         fleet=fl,
@@ -214,8 +221,11 @@ def render(results: dict[str, Any], page: Page) -> str:
         cpu_rows=cpu_rows,
         paper=paper(runs),
         plot=plot_runs(page, runs),
+        cpu_plot=plot_cpu(page, runs),
         forks=FORKS,
         stream_rate=STREAM_RATE,
+        paper_hosts=PAPER,
+        per_core={"wall": wall * 1e3, "cpu": cpu * 1e3, "hosts": wall / cpu if cpu else math.nan},
     )
 
 
@@ -286,4 +296,23 @@ def plot_runs(page: Page, runs: list[dict[str, Any]]) -> str:
         "one ansible-playbook run",
         "bench-fleet.png",
         "seconds per run against the number of hosts",
+    )
+
+
+def plot_cpu(page: Page, runs: list[dict[str, Any]]) -> str:
+    hosts = [r["hosts"] for r in runs]
+    fig, ax = figure(figsize=(7, 4))
+    ax.plot(
+        hosts, [per_task(all_steps(r), "cpu") for r in runs], "o-", label="controller, all runs"
+    )
+    ax.plot(hosts, [per_task(r["noop"], "cpu") for r in runs], "o-", label="controller, no-op")
+    ax.plot(
+        hosts, [per_task(all_steps(r), "host_cpu") for r in runs], "o--", label="hosts, all runs"
+    )
+    ax.set_xlabel("lab hosts")
+    ax.set_ylabel("CPU ms per host-task")
+    ax.set_xticks(hosts)
+    ax.set_ylim(bottom=0)
+    return page.plot(
+        fig, ax, "CPU per host-task", "bench-fleet-cpu.png", "CPU per host-task against hosts"
     )
