@@ -22,7 +22,7 @@ ANSIBLE_TEST_HOME := $(CURDIR)/.cache/ansible-test-home
 # The pip that ansible-core 2.19's ansible-test bootstraps into those venvs (names its get-pip script).
 ANSIBLE_TEST_PIP := 24.2
 
-.PHONY: help venv lab-images lab-docker lab-browser demo demo-down test checks lint test-app collection test-collection test-rules sanity test-molecule bench bench-app bench-noop clean
+.PHONY: help venv lab-images lab-docker lab-browser demo demo-down test checks lint test-app collection test-collection test-rules test-ee sanity test-molecule bench bench-app bench-noop clean
 
 help:
 	@echo "make demo       deploy the stack to two local lab hosts (Debian 12 and 13) and show it answering"
@@ -30,6 +30,7 @@ help:
 	@echo "make test       every test: lint, app and plugin tests, collection build and checks, sanity, molecule"
 	@echo "make lint       ruff, mypy, yamllint, ansible-lint, changelog fragments"
 	@echo "make sanity     ansible-test sanity on the built collection"
+	@echo "make test-ee    the AWX/AAP execution environment: ansible-builder create, and what its build would install"
 	@echo "make test-rules promtool check and unit tests of the Prometheus rules; the Grafana dashboard's queries"
 	@echo "make bench      benchmarks on lab hosts -> docs/benchmarks.md (BENCH_QUICK=1: small, to check it)"
 	@echo "make bench-app  the app alone: tail and HTTP on loopback (print figures)"
@@ -74,7 +75,7 @@ test:
 	$(MAKE) test-molecule
 
 # (one make: the tarball that test-collection and sanity read is built once)
-checks: lint test-collection test-rules
+checks: lint test-collection test-rules test-ee
 
 lint: venv
 	ruff check . && ruff format --check .
@@ -116,6 +117,12 @@ test-collection: collection
 	@# Galaxy notes any sanity ignore file; ansible-test checks each of its entries (and fails on a stale one).
 	! grep -E '^(WARNING|ERROR)' $(COLLECTION_TMP)/importer.log | grep -v '^WARNING: Ignore files skip ansible-test' \
 	  || { echo "galaxy-importer: not clean (above)"; exit 1; }
+
+# The execution environment an operator builds for AWX / AAP (docs/ee/, with the tarball beside it): what
+# `ansible-builder create` writes holds the collection, its meta/execution-environment.yml requirements (found by the
+# build's own introspection) and the ansible-core and ansible-runner tested here. No image: no registry here.
+test-ee: collection
+	python tools/check_ee.py $(COLLECTION_TMP)/hostwatch-stack-*.tar.gz
 
 # The monitoring mixin: the Prometheus rules parse and pass their unit tests (each alert pending, firing,
 # resolved; each recording rule's value), and every query of the Grafana dashboard parses as PromQL.

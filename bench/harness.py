@@ -1,15 +1,20 @@
 """The bench lab and how the sections drive it: its configuration, the containers (network
 hostwatch-bench, 172.30.4.0/24, containers hostwatch-bench-*), ansible-playbook, wrk and hey on the
-client, and the probe on the host (bench/files/probe.py)."""
+client, and the probe on the host (bench/files/probe.py).
+
+BENCH_LAB=N runs the same lab under other names (hostwatch-benchN-*, 172.30.N.0/24), so that a
+second checkout on the same machine does not take this one's containers."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import resource
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +23,14 @@ CACHE = ROOT / ".cache" / "bench"
 RESULTS = CACHE / "results.json"
 LOG = CACHE / "ansible.log"
 
-NETWORK, SUBNET = "hostwatch-bench", "172.30.4.0/24"
-CLIENT = "hostwatch-bench-client"
-HOST = "hostwatch-bench-1"
-BASE = "http://172.30.4.11"
-MAX_HOSTS = 6
+LAB = os.environ.get("BENCH_LAB", "")
+PREFIX = f"hostwatch-bench{LAB}"
+NET = f"172.30.{int(LAB) if LAB else 4}"
+NETWORK, SUBNET = PREFIX, f"{NET}.0/24"
+CLIENT, CLIENT_IP = f"{PREFIX}-client", f"{NET}.100"
+HOST = f"{PREFIX}-1"
+BASE = f"http://{NET}.11"
+MAX_HOSTS = 32  # the fleet section's largest size: hosts 1..32 are .11 to .42
 
 # What runs on the agent host. name -> (URL, systemd unit of the server)
 TARGETS = {
@@ -44,7 +52,7 @@ WRK_THREADS, WRK_CONNECTIONS = 2, 8
 class Scale:
     """How long and how often each section measures: the full run's figures by default."""
 
-    fleet_sizes: tuple[int, ...] = (1, 2, 4, 6)
+    fleet_sizes: tuple[int, ...] = (1, 8, 16, 32)
     fleet_rounds: int = 3  # no-op / bare-play pairs per size
     wrk_seconds: int = 10
     agent_rounds: int = 5
@@ -83,7 +91,11 @@ class Config:
 
     @property
     def scale(self) -> Scale:
-        return QUICK if self.quick else Scale()
+        scale = QUICK if self.quick else Scale()
+        # BENCH_FLEET_SIZES=1,2: other sizes (to prove the fleet section's steps on a tiny lab)
+        if sizes := os.environ.get("BENCH_FLEET_SIZES"):
+            scale = replace(scale, fleet_sizes=tuple(int(n) for n in sizes.split(",")))
+        return scale
 
 
 def say(text: str) -> None:
@@ -113,16 +125,17 @@ def inventory(count: int) -> Path:
     if not link.is_symlink():
         link.symlink_to(ROOT / "bench" / "inventory" / "group_vars")
     hosts = {
-        f"hostwatch-bench-{i}": {
+        f"{PREFIX}-{i}": {
             "hostwatch_lab_image": "local/hostwatch-lab:bookworm",
-            "hostwatch_lab_ip": f"172.30.4.{10 + i}",
+            "hostwatch_lab_ip": f"{NET}.{10 + i}",
         }
         for i in range(1, count + 1)
     }
     docker = {"ansible_connection": "community.docker.docker"}
+    lab = {"hostwatch_bench_client_ip": CLIENT_IP, "hostwatch_lab_network": NETWORK}
     data = {
-        "hostwatch": {"hosts": hosts, "vars": docker},
-        "bench_client": {"hosts": {CLIENT: docker}},
+        "hostwatch": {"hosts": hosts, "vars": docker | lab},
+        "bench_client": {"hosts": {CLIENT: docker | lab}},
     }
     (inv / "hosts.yml").write_text(json.dumps(data, indent=1))  # JSON is YAML
     return inv
@@ -130,16 +143,25 @@ def inventory(count: int) -> Path:
 
 def playbook(inv: Path, path: str, *extra: str, tries: int = 1) -> tuple[float, dict[str, int]]:
     """Seconds of one ansible-playbook run, and its recap summed over hosts (changed, failed...)."""
+    return play(inv, path, *extra, tries=tries)[:2]
+
+
+def play(inv: Path, path: str, *extra: str, tries: int = 1) -> tuple[float, dict[str, int], float]:
+    """playbook(), and the CPU seconds (user + system) of the ansible-playbook process and all it
+    started (workers, the docker or ssh clients): the controller's side of the run."""
     argv = ["ansible-playbook", "-i", str(inv), str(ROOT / path), *extra]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     with LOG.open("a") as log:
         log.write(f"\n### {' '.join(argv)}  ({seconds:.1f} s, rc={proc.returncode})\n")
         log.write(proc.stdout + proc.stderr)
     if proc.returncode != 0 and tries > 1:
         time.sleep(3)
-        return playbook(inv, path, *extra, tries=tries - 1)
+        return play(inv, path, *extra, tries=tries - 1)
     if proc.returncode != 0:
         sys.exit(
             f"{' '.join(argv)} failed (rc={proc.returncode}); see {LOG}\n{proc.stdout[-2500:]}"
@@ -147,15 +169,13 @@ def playbook(inv: Path, path: str, *extra: str, tries: int = 1) -> tuple[float, 
     recap: dict[str, int] = {}
     for key, value in re.findall(r"(\w+)=(\d+)", proc.stdout.split("PLAY RECAP")[-1]):
         recap[key] = recap.get(key, 0) + int(value)
-    return seconds, recap
+    return seconds, recap, cpu
 
 
 def lab_hosts(count: int) -> Path:
     """Exactly the first `count` bench hosts up (the others removed); returns their inventory."""
-    for i in range(count + 1, MAX_HOSTS + 1):
-        subprocess.run(
-            ["docker", "rm", "-f", f"hostwatch-bench-{i}"], capture_output=True, check=False
-        )
+    extra = [f"{PREFIX}-{i}" for i in range(count + 1, MAX_HOSTS + 1)]
+    subprocess.run(["docker", "rm", "-f", *extra], capture_output=True, check=False)
     inv = inventory(count)
     network = ["-e", f"hostwatch_lab_network={NETWORK}", "-e", f"hostwatch_lab_subnet={SUBNET}"]
     # A second try: the containers' systemd may clean /tmp under the first command while it boots.
@@ -164,7 +184,7 @@ def lab_hosts(count: int) -> Path:
 
 
 def remove_hosts() -> None:
-    names = [f"hostwatch-bench-{i}" for i in range(1, MAX_HOSTS + 1)]
+    names = [f"{PREFIX}-{i}" for i in range(1, MAX_HOSTS + 1)]
     subprocess.run(["docker", "rm", "-f", *names], capture_output=True, check=False)
 
 
@@ -184,6 +204,48 @@ def agent_host() -> None:
     playbook(inv, "bench/peers.yml", "-e", json.dumps({"hostwatch_bench_log_sizes": LOG_SIZES}))
     probe = str(ROOT / "bench" / "files" / "probe.py")
     run(["docker", "cp", probe, f"{HOST}:/usr/local/bin/hostwatch-bench-probe"])
+
+
+# --- The lab hosts' own share: CPU and memory of their containers' cgroups ------------------------
+
+
+def cgroup(container: str, controller: str) -> Path:
+    """The container's cgroup directory for a v1 controller (cpuacct, memory), or its v2 one."""
+    cid = run(["docker", "inspect", "-f", "{{.Id}}", container]).strip()
+    for path in (
+        Path("/sys/fs/cgroup") / controller / "docker" / cid,  # v1, cgroupfs driver (the lab's)
+        Path("/sys/fs/cgroup/system.slice") / f"docker-{cid}.scope",  # v2, systemd driver
+        Path("/sys/fs/cgroup/docker") / cid,  # v2, cgroupfs driver
+    ):
+        if path.is_dir():
+            return path
+    sys.exit(f"no cgroup found for {container} ({cid[:12]})")
+
+
+def host_cpu(containers: list[str]) -> float:
+    """CPU seconds the containers have used since they started (systemd and all under it: the
+    cgroup is hierarchical, so the units systemd moves into sub-cgroups are counted too)."""
+    total = 0.0
+    for name in containers:
+        path = cgroup(name, "cpuacct")
+        if (v1 := path / "cpuacct.usage").exists():
+            total += int(v1.read_text()) / 1e9
+        else:
+            usage = re.search(r"^usage_usec (\d+)", (path / "cpu.stat").read_text(), re.M)
+            total += int(usage.group(1)) / 1e6 if usage else 0.0
+    return total
+
+
+def host_memory(container: str) -> dict[str, float]:
+    """MiB of one container: anonymous memory (its processes' own) and page cache (files read
+    or written, reclaimable). `docker stats` shows 0 B here: systemd moves its units into
+    sub-cgroups that docker does not sum."""
+    stat = dict(
+        line.split()
+        for line in (cgroup(container, "memory") / "memory.stat").read_text().splitlines()
+    )
+    anon, cache = ("total_rss", "total_cache") if "total_rss" in stat else ("anon", "file")
+    return {"anon": int(stat[anon]) / 2**20, "cache": int(stat[cache]) / 2**20}
 
 
 # --- Measuring on the agent host ------------------------------------------------------------------

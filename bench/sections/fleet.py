@@ -1,23 +1,50 @@
-"""3. Ansible at fleet scale: fresh converge, no-op re-run against a bare play, and a rolling deploy
-on 1 to 6 fresh lab hosts; and what the figures say about hundreds of hosts."""
+"""3. Ansible at fleet scale: on N fresh lab hosts (1, 8, 16, 32; BENCH_FLEET_SIZES), a fresh
+converge, the no-op re-run against a bare play (forks 10, and once at forks 32), status.yml, and
+deploy.yml with serial 1 and with [1, "25%", "100%"] while the client streams /health at every host;
+the controller's CPU per host-task apart from the hosts'; the memory of one lab host; and what the
+slopes say about 500 hosts."""
 
 from __future__ import annotations
 
+import json
+import math
 import shutil
-from collections.abc import Callable
+import time
 from pathlib import Path
 from typing import Any
 
-from harness import CACHE, ROOT, Config, lab_hosts, playbook, remove_hosts, say
+from harness import (
+    CACHE,
+    CLIENT,
+    NET,
+    PREFIX,
+    ROOT,
+    Config,
+    dexec,
+    host_cpu,
+    host_memory,
+    lab_hosts,
+    play,
+    playbook,
+    remove_hosts,
+    run,
+    say,
+)
 from render import Page, figure, num
 from stats import Ratio, fit, median
 
-DEPLOY = ROOT / "playbooks" / "deploy.yml"
+STREAM = ROOT / "molecule" / "rollout" / "tests" / "stream.py"  # the rollout scenario's client
+STREAM_RATE = 2.0  # requests per second per host: 64/s at 32 hosts, from one client on 2 cores
+SERIAL_ONE = json.dumps({"hostwatch_deploy_serial": [1]})
+BATCHES = json.dumps({"hostwatch_deploy_serial": [1, "25%", "100%"]})
+FORKS = (10, 32)  # ansible.cfg's, and one where a 32-host fleet runs in one wave
+PAPER = 500  # hosts on paper
+GOAL_NOOP, GOAL_BATCHES = 4.0, 1.5
 
 
-def next_release(tag: int) -> Path:
+def next_release(tag: str) -> Path:
     """A copy of app/ whose content hash differs from the deployed one (a comment added)."""
-    source = CACHE / "app-next"
+    source = CACHE / f"app-{tag}"
     shutil.rmtree(source, ignore_errors=True)
     shutil.copytree(
         ROOT / "app", source, ignore=shutil.ignore_patterns("tests", "*.egg-info", "__pycache__")
@@ -27,99 +54,238 @@ def next_release(tag: int) -> Path:
     return source
 
 
+class Stream:
+    """The client's steady /health stream at every host, for the length of one step: requests
+    made, and those that failed (no answer or not 200)."""
+
+    def __init__(self, count: int, step: str) -> None:
+        self.hosts = [f"{NET}.{10 + i}" for i in range(1, count + 1)]
+        self.out, self.stop = f"/root/stream-{step}.json", f"/root/stream-{step}.stop"
+        self.requests, self.failed = 0, 0
+
+    def __enter__(self) -> Stream:
+        dexec(CLIENT, "rm", "-f", self.out, self.stop)
+        argv = ["python3", "/usr/local/bin/hostwatch-stream", *self.hosts]
+        options = ["--out", self.out, "--stop", self.stop, "--rate", f"{STREAM_RATE:g}"]
+        run(["docker", "exec", "-d", CLIENT, *argv, *options, "--max-seconds", "3600"])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        dexec(CLIENT, "touch", self.stop)
+        for _ in range(120):  # each thread ends after its request in flight (timeout 30 s)
+            if run(["docker", "exec", CLIENT, "ls", "/root"]).count(self.out.split("/")[-1]):
+                break
+            time.sleep(0.5)
+        results = json.loads(dexec(CLIENT, "cat", self.out))
+        self.requests = len(results)
+        self.failed = sum(1 for *_, status in results if status != 200)
+
+
+def step(inv: Path, path: str, hosts: list[str], *extra: str) -> dict[str, Any]:
+    """One timed run: seconds, the controller's CPU seconds (ansible-playbook and all it started),
+    the hosts' CPU seconds (their containers' cgroups), host-tasks (task results over all hosts)
+    and the recap's changed."""
+    before = host_cpu(hosts)
+    seconds, recap, cpu = play(inv, path, *extra)
+    tasks = sum(recap.get(key, 0) for key in ("ok", "skipped", "failed", "unreachable"))
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "host_cpu": host_cpu(hosts) - before,
+        "tasks": tasks,
+        "changed": recap.get("changed", 0),
+    }
+
+
+def client(inv: Path) -> None:
+    """The load client on the bench network, with the rollout scenario's stream script."""
+    playbook(inv, "bench/lab.yml")
+    run(["docker", "cp", str(STREAM), f"{CLIENT}:/usr/local/bin/hostwatch-stream"])
+
+
+def streamed(inv: Path, count: int, hosts: list[str], name: str, serial: str) -> dict[str, Any]:
+    """deploy.yml of a new release (another content hash) over every host, under the stream."""
+    source = next_release(f"{count}-{name}")
+    with Stream(count, name) as stream:
+        entry = step(
+            inv, "playbooks/deploy.yml", hosts, "-e", f"hostwatch_app_source={source}", "-e", serial
+        )
+    return entry | {"requests": stream.requests, "failed": stream.failed}
+
+
 def measure(config: Config) -> dict[str, Any]:
     scale = config.scale
     runs = []
     for count in scale.fleet_sizes:
         remove_hosts()
         inv = lab_hosts(count)
+        client(inv)
+        hosts = [f"{PREFIX}-{i}" for i in range(1, count + 1)]
         say(f"fleet: fresh converge of {count} host(s)")
-        fresh, _ = playbook(inv, "site.yml")
-        entry: dict[str, Any] = {
-            "hosts": count,
-            "fresh": fresh,
-            "noop": [],
-            "noop_changed": [],
-            "bare": [],
-        }
+        entry: dict[str, Any] = {"hosts": count, "fresh": step(inv, "site.yml", hosts)}
+        time.sleep(5)  # the services settle before their memory is read
+        entry["memory"] = [host_memory(name) for name in hosts]
+        entry["noop"], entry["bare"] = [], []
         for _ in range(scale.fleet_rounds):  # A B A B: the no-op converge, then the bare play
-            seconds, recap = playbook(inv, "site.yml")
-            entry["noop"].append(seconds)
-            entry["noop_changed"].append(recap.get("changed", -1))
-            entry["bare"].append(playbook(inv, "bench/baseline.yml")[0])
-        if DEPLOY.exists():  # a new release (other content hash) rolled over the same hosts
-            source = next_release(count)
-            extra = ["-e", f"hostwatch_app_source={source}"]
-            entry["deploy"] = playbook(inv, "playbooks/deploy.yml", *extra)[0]
-        say(f"fleet {count}: fresh {fresh:.0f} s, no-op {entry['noop']}, bare {entry['bare']}")
+            entry["noop"].append(step(inv, "site.yml", hosts))
+            entry["bare"].append(step(inv, "bench/baseline.yml", hosts))
+        # forks: ansible.cfg's 10 above; the same no-op with every host of the fleet in one wave
+        entry["noop_forks"] = {
+            forks: step(inv, "site.yml", hosts, "--forks", str(forks)) for forks in FORKS
+        }
+        entry["status"] = step(inv, "playbooks/status.yml", hosts)
+        say(f"fleet {count}: deploy, serial 1 then [1, 25%, 100%], under the /health stream")
+        entry["deploy_one"] = streamed(inv, count, hosts, "one", SERIAL_ONE)
+        entry["deploy_batches"] = streamed(inv, count, hosts, "batches", BATCHES)
+        say(
+            f"fleet {count}: fresh {entry['fresh']['seconds']:.0f} s, no-op "
+            f"{[round(r['seconds'], 1) for r in entry['noop']]}, bare "
+            f"{[round(r['seconds'], 1) for r in entry['bare']]}, status "
+            f"{entry['status']['seconds']:.1f} s, deploy serial 1 "
+            f"{entry['deploy_one']['seconds']:.0f} s, batches "
+            f"{entry['deploy_batches']['seconds']:.0f} s, "
+            f"failed requests {entry['deploy_one']['failed'] + entry['deploy_batches']['failed']}"
+        )
         runs.append(entry)
-    note = (
-        ""
-        if DEPLOY.exists()
-        else "playbooks/deploy.yml does not exist on this branch: rolling deploy skipped"
-    )
-    return {
-        "sizes": scale.fleet_sizes,
-        "rounds": scale.fleet_rounds,
-        "runs": runs,
-        "deploy_note": note,
-    }
+    return {"version": 2, "sizes": scale.fleet_sizes, "rounds": scale.fleet_rounds, "runs": runs}
+
+
+# --- The report -----------------------------------------------------------------------------------
+
+KINDS = {  # name in the report -> the run's seconds
+    "fresh converge": lambda r: r["fresh"]["seconds"],
+    "no-op re-run": lambda r: median([x["seconds"] for x in r["noop"]]),
+    "bare play": lambda r: median([x["seconds"] for x in r["bare"]]),
+    "status.yml": lambda r: r["status"]["seconds"],
+    "deploy, serial 1": lambda r: r["deploy_one"]["seconds"],
+    'deploy, [1, "25%", "100%"]': lambda r: r["deploy_batches"]["seconds"],
+}
+
+
+def per_task(entries: list[dict[str, Any]], key: str) -> float:
+    """CPU milliseconds per host-task over some runs (key: cpu for the controller, host_cpu)."""
+    tasks = sum(e["tasks"] for e in entries)
+    return 1e3 * sum(e[key] for e in entries) / tasks if tasks else math.nan
+
+
+def all_steps(run_: dict[str, Any]) -> list[dict[str, Any]]:
+    steps = [run_["fresh"], *run_["noop"], *run_["bare"], run_["status"]]
+    return [*steps, *run_["noop_forks"].values(), run_["deploy_one"], run_["deploy_batches"]]
 
 
 def render(results: dict[str, Any], page: Page) -> str:
     fl = results["fleet"]
+    if fl.get("version") != 2:  # a results.json from before this section measured what it does now
+        return (
+            "## 3. Ansible at fleet scale\n\nNot measured since the section changed: `make bench`."
+        )
     runs = fl["runs"]
     rows = [
         [
-            str(run["hosts"]),
-            num(run["fresh"]),
-            num(run["fresh"] / run["hosts"]),
-            num(median(run["noop"])),
-            num(median(run["noop"]) / run["hosts"]),
-            ",".join(str(c) for c in run["noop_changed"]),
-            num(median(run["bare"])),
-            str(Ratio.of(run["noop"], run["bare"])),
-            num(run["deploy"], 1) if "deploy" in run else "-",
+            str(r["hosts"]),
+            *(num(seconds(r)) for seconds in KINDS.values()),
+            num(r["deploy_one"]["seconds"] / r["hosts"]),
+            str(Ratio.of([x["seconds"] for x in r["noop"]], [x["seconds"] for x in r["bare"]])),
+            ",".join(str(x["changed"]) for x in r["noop"]),
+            " / ".join(num(r["noop_forks"][str(f)]["seconds"]) for f in FORKS),
+            f"{r['deploy_one']['failed'] + r['deploy_batches']['failed']} of "
+            f"{r['deploy_one']['requests'] + r['deploy_batches']['requests']}",
         ]
-        for run in runs
+        for r in runs
     ]
+    cpu_rows = [
+        [
+            str(r["hosts"]),
+            str(sum(x["tasks"] for x in all_steps(r))),
+            num(per_task(all_steps(r), "cpu")),
+            num(per_task(all_steps(r), "host_cpu")),
+            num(per_task(r["noop"], "cpu")),
+            num(per_task([r["fresh"]], "cpu")),
+            num(median([m["anon"] for m in r["memory"]]), 0),
+            num(median([m["cache"] for m in r["memory"]]), 0),
+        ]
+        for r in runs
+    ]
+    goals(page, runs)
+    # A host-task's wall time on one host against the controller's CPU for it: how many hosts one
+    # controller core keeps busy (more forks than cores times this only queue on the controller).
+    first = runs[0]
+    wall = median([x["seconds"] for x in first["noop"]]) / (
+        first["noop"][0]["tasks"] / first["hosts"]
+    )
+    cpu = per_task(first["noop"], "cpu") / 1e3
     return page.text(
         "sections/fleet.md.j2",
         fleet=fl,
         rows=rows,
+        cpu_rows=cpu_rows,
+        paper=paper(runs),
         plot=plot_runs(page, runs),
-        hosts=runs[-1]["hosts"],
-        fresh=scaling(runs, lambda run: run["fresh"]),
-        noop=scaling(runs, lambda run: median(run["noop"])),
+        cpu_plot=plot_cpu(page, runs),
+        forks=FORKS,
+        stream_rate=STREAM_RATE,
+        paper_hosts=PAPER,
+        per_core={"wall": wall * 1e3, "cpu": cpu * 1e3, "hosts": wall / cpu if cpu else math.nan},
     )
 
 
-def scaling(
-    runs: list[dict[str, Any]], seconds: Callable[[dict[str, Any]], float]
-) -> dict[str, Any]:
-    """One kind of run against the number of hosts: a straight line through the runs, and from it
-    one run of 50 hosts in parallel (the line at 50 when it rises, else the 1-host run)."""
-    intercept, slope = fit([(run["hosts"], seconds(run)) for run in runs])
-    rises = len(runs) > 1 and slope > 0
-    one, last = seconds(runs[0]), runs[-1]
-    return {
-        "intercept": intercept,
-        "slope": slope,
-        "rises": rises,
-        "per_host": seconds(last) / last["hosts"],  # at the most hosts
-        "one": one,
-        "wave": intercept + 50 * slope if rises else one,
+def goals(page: Page, runs: list[dict[str, Any]]) -> None:
+    last = runs[-1]
+    hosts = last["hosts"]
+    noop = Ratio.of([x["seconds"] for x in last["noop"]], [x["seconds"] for x in last["bare"]])
+    page.goal(
+        f"no-op at {hosts} hosts / bare play at {hosts} hosts", noop.median, f"<= {GOAL_NOOP}"
+    )
+    one = next((r for r in runs if r["hosts"] == 1), None)
+    if one:
+        ratio = last["deploy_batches"]["seconds"] / (3 * one["deploy_one"]["seconds"])
+        text = f'[1, "25%", "100%"] rollout of {hosts} hosts / three one-host rollouts'
+        page.goal(text, ratio, f"<= {GOAL_BATCHES}")
+    failed = sum(r[k]["failed"] for r in runs for k in ("deploy_one", "deploy_batches"))
+    requests = sum(r[k]["requests"] for r in runs for k in ("deploy_one", "deploy_batches"))
+    page.goals.append(
+        [
+            "failed /health requests during every rollout",
+            f"{failed} of {requests}",
+            "met" if not failed else "**missed**",
+        ]
+    )
+
+
+def paper(runs: list[dict[str, Any]]) -> list[list[str]]:
+    """500 hosts from the measured runs, two ways per kind of run: the straight line through the
+    sizes (this machine, where the hosts' CPU is the controller's: an upper bound), and the
+    controller's own CPU for 500 hosts' task results on one core (what grows on real hosts)."""
+    rows = []
+    steps = {
+        "fresh converge": lambda r: [r["fresh"]],
+        "no-op re-run": lambda r: r["noop"],
+        "status.yml": lambda r: [r["status"]],
+        'deploy, [1, "25%", "100%"]': lambda r: [r["deploy_batches"]],
     }
+    for name, entries in steps.items():
+        intercept, slope = fit([(r["hosts"], KINDS[name](r)) for r in runs])
+        last = runs[-1]
+        tasks_per_host = sum(e["tasks"] for e in entries(last)) / len(entries(last)) / last["hosts"]
+        cpu = per_task(entries(last), "cpu") / 1e3 * tasks_per_host * PAPER
+        rows.append(
+            [
+                name,
+                num(slope, 2),
+                num((intercept + slope * PAPER) / 60),
+                num(tasks_per_host, 0),
+                num(cpu / 60),
+            ]
+        )
+    return rows
 
 
 def plot_runs(page: Page, runs: list[dict[str, Any]]) -> str:
     hosts = [r["hosts"] for r in runs]
     fig, ax = figure(figsize=(7, 4))
-    ax.plot(hosts, [r["fresh"] for r in runs], "o-", label="fresh converge")
-    ax.plot(hosts, [median(r["noop"]) for r in runs], "o-", label="no-op re-run")
-    ax.plot(hosts, [median(r["bare"]) for r in runs], "o--", label="gather_facts + ping")
-    if all("deploy" in r for r in runs):
-        ax.plot(hosts, [r["deploy"] for r in runs], "o-", label="rolling deploy")
+    for name, seconds in KINDS.items():
+        style = "o--" if name == "bare play" else "o-"
+        ax.plot(hosts, [seconds(r) for r in runs], style, label=name)
     ax.set_xlabel("lab hosts")
     ax.set_ylabel("seconds per run")
     ax.set_xticks(hosts)
@@ -130,4 +296,23 @@ def plot_runs(page: Page, runs: list[dict[str, Any]]) -> str:
         "one ansible-playbook run",
         "bench-fleet.png",
         "seconds per run against the number of hosts",
+    )
+
+
+def plot_cpu(page: Page, runs: list[dict[str, Any]]) -> str:
+    hosts = [r["hosts"] for r in runs]
+    fig, ax = figure(figsize=(7, 4))
+    ax.plot(
+        hosts, [per_task(all_steps(r), "cpu") for r in runs], "o-", label="controller, all runs"
+    )
+    ax.plot(hosts, [per_task(r["noop"], "cpu") for r in runs], "o-", label="controller, no-op")
+    ax.plot(
+        hosts, [per_task(all_steps(r), "host_cpu") for r in runs], "o--", label="hosts, all runs"
+    )
+    ax.set_xlabel("lab hosts")
+    ax.set_ylabel("CPU ms per host-task")
+    ax.set_xticks(hosts)
+    ax.set_ylim(bottom=0)
+    return page.plot(
+        fig, ax, "CPU per host-task", "bench-fleet-cpu.png", "CPU per host-task against hosts"
     )
