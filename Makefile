@@ -21,8 +21,11 @@ COLLECTION_TMP := $(CURDIR)/.cache/collection-test
 ANSIBLE_TEST_HOME := $(CURDIR)/.cache/ansible-test-home
 # The pip that ansible-core 2.19's ansible-test bootstraps into those venvs (names its get-pip script).
 ANSIBLE_TEST_PIP := 24.2
+# The newer cores' controller (tests/matrix/ansible-core.txt): wheels for Python 3.13 and the collections site.yml
+# needs, downloaded here for the lab containers, which do not reach PyPI or Galaxy.
+MATRIX_DIR := $(CURDIR)/.cache/matrix
 
-.PHONY: help venv lab-images lab-docker lab-browser demo demo-down test checks lint test-app collection test-collection sanity test-molecule bench bench-app bench-noop clean
+.PHONY: help venv lab-images lab-docker lab-browser demo demo-down test checks lint test-app collection test-collection sanity matrix-wheels sanity-matrix test-molecule bench bench-app bench-noop clean
 
 help:
 	@echo "make demo       deploy the stack to two local lab hosts (Debian 12 and 13) and show it answering"
@@ -30,6 +33,7 @@ help:
 	@echo "make test       every test: lint, app and plugin tests, collection build and checks, sanity, molecule"
 	@echo "make lint       ruff, mypy, yamllint, ansible-lint, changelog fragments"
 	@echo "make sanity     ansible-test sanity on the built collection"
+	@echo "make sanity-matrix  the same on ansible-core 2.20 and 2.21, in a Python 3.13 lab container"
 	@echo "make bench      benchmarks on lab hosts -> docs/benchmarks.md (BENCH_QUICK=1: small, to check it)"
 	@echo "make bench-app  the app alone: tail and HTTP on loopback (print figures)"
 	@echo "make bench-noop the no-op site.yml run against a bare play, on the demo lab hosts"
@@ -66,10 +70,10 @@ demo-down: venv
 	ansible-playbook playbooks/lab.yml -e hostwatch_lab_state=absent
 
 # The molecule scenarios, whose tests time things, run alone. Before them, side by side: the app's tests and
-# the checks that only read code, ansible-test sanity (its own venvs, mostly pip) and the lab (Docker,
-# debootstrap and chromium from Debian, mostly the network).
+# the checks that only read code, ansible-test sanity (its own venvs, mostly pip; the newer cores' in a lab
+# container once its image is there) and the lab (Docker, debootstrap and chromium from Debian, mostly the network).
 test:
-	$(MAKE) -j3 --output-sync=target test-app checks sanity lab-images lab-browser
+	$(MAKE) -j3 --output-sync=target test-app checks sanity sanity-matrix lab-images lab-browser
 	$(MAKE) test-molecule
 
 # (one make: the tarball that test-collection and sanity read is built once)
@@ -129,7 +133,15 @@ sanity: collection
 	  env -u ANSIBLE_CONFIG -u ANSIBLE_COLLECTIONS_PATH HOME=$(ANSIBLE_TEST_HOME) \
 	    ansible-test sanity --python 3.11 --color no
 
-test-molecule: venv lab-images lab-browser
+# The newer cores on a Python 3.13 controller: sanity in a Debian 13 lab container (the molecule scenario
+# matrix runs their converge, idempotence, deploy and status), offline from what matrix-wheels downloaded.
+matrix-wheels: venv
+	python tools/matrix_wheels.py $(MATRIX_DIR) $(PIP_VERSION)
+
+sanity-matrix: collection matrix-wheels lab-image-trixie
+	bash tests/matrix/sanity.sh $(COLLECTION_TMP)/hostwatch-stack-*.tar.gz $(MATRIX_DIR)
+
+test-molecule: venv lab-images lab-browser matrix-wheels
 	molecule test --all
 
 # Benchmarks print figures; they are not tests and not part of `make test`. Their tools (matplotlib,

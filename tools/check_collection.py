@@ -53,6 +53,7 @@ NEVER_SHIPPED = [
     "molecule/*",
     "app/tests/*",
     "tests/unit/*",
+    "tests/matrix/*",
     "inventory/lab/*",
     "collections/*",
     "tools/*",

@@ -12,8 +12,8 @@ role's build all resolve from it.
 Also copies the collections the shipped playbooks use beyond ansible.builtin
 (galaxy.yml's dependencies) out of this venv's `ansible` package: Galaxy is unreachable.
 
-Usage: matrix_wheels.py OUT   (OUT/wheels, OUT/collections, OUT/.complete; skipped when
-OUT/.complete records the same inputs)
+Usage: matrix_wheels.py OUT PIP_VERSION   (the controller venvs' pip: OUT/pip.whl to run it from, OUT/pip.txt
+to install it; OUT/wheels, OUT/collections; skipped when OUT/.complete records the same inputs)
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ CORES = ROOT / "tests" / "matrix" / "ansible-core.txt"
 # The controller's Python (Debian 13) and the lab targets' (Debian 12 and 13) with their glibc.
 CONTROLLER = "3.13"
 TARGETS = ["3.11:x86_64:2.36", "3.13:x86_64:2.41"]
-PIP = "26.3"  # the Makefile's PIP_VERSION: the controller venvs' own pip
 # In ansible-test's python_requirements.py: the pip it bootstraps into each sanity venv.
 BOOTSTRAP_PIP = re.compile(r"default_packages = dict\(\s*pip='([0-9.]+)'")
 
@@ -76,9 +75,9 @@ def collections(out: Path) -> None:
 
 
 def main() -> int:
-    out = Path(sys.argv[1])
+    out, pip = Path(sys.argv[1]), sys.argv[2]
     inputs = [CORES, ROOT / "app" / "pyproject.toml", ROOT / "galaxy.yml", Path(__file__)]
-    key = hashlib.sha256(b"".join(p.read_bytes() for p in inputs)).hexdigest()
+    key = hashlib.sha256(b"".join(p.read_bytes() for p in inputs) + pip.encode()).hexdigest()
     stamp = out / ".complete"
     if stamp.is_file() and stamp.read_text() == key:
         print(f"{out}: complete")
@@ -94,7 +93,7 @@ def main() -> int:
             download(wheels, f"pip=={bootstrap}")
             for req in files:
                 download(wheels, "-r", str(req))
-        download(wheels, f"pip=={PIP}", "setuptools")
+        download(wheels, f"pip=={pip}", "setuptools")
         # the app's dependencies per target, as the app role's build asks for them
         build = [sys.executable, str(ROOT / "roles/app/files/build_artifact.py")]
         build += ["--source", str(ROOT / "app"), "--cache", str(Path(tmp) / "artifacts")]
@@ -105,6 +104,8 @@ def main() -> int:
             if not whl.name.startswith("hostwatch-"):
                 shutil.copy2(whl, wheels)
     collections(out / "collections")
+    shutil.copy2(next(wheels.glob(f"pip-{pip}-*.whl")), out / "pip.whl")
+    (out / "pip.txt").write_text(f"pip=={pip}\n")
     stamp.write_text(key)
     count = len(list(wheels.glob("*.whl")))
     print(f"{out}: {count} wheels for CPython {CONTROLLER} and the lab targets; collections copied")
