@@ -12,8 +12,9 @@ role's build all resolve from it.
 Also copies the collections the shipped playbooks use beyond ansible.builtin
 (galaxy.yml's dependencies) out of this venv's `ansible` package: Galaxy is unreachable.
 
-Usage: matrix_wheels.py OUT PIP_VERSION   (the controller venvs' pip: OUT/pip.whl to run it from, OUT/pip.txt
-to install it; OUT/wheels, OUT/collections; skipped when OUT/.complete records the same inputs)
+Usage: matrix_wheels.py OUT PIP_VERSION. PIP_VERSION is the controller venvs' pip: OUT/pip.whl to
+run it from, OUT/pip.txt to install it. Also OUT/wheels, OUT/collections; skipped when
+OUT/.complete records the same inputs.
 """
 
 from __future__ import annotations

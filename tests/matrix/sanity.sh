@@ -22,7 +22,7 @@ docker run --rm --name "$name" --network none \
       version=${core#ansible-core==}; minor=${version%.*}; start=$(date +%s)
       venv=/opt/ansible-$minor
       python3 -m venv --without-pip "$venv"
-      "$venv/bin/python" /matrix/pip.whl/pip install -q -r /matrix/pip.txt "$core"
+      "$venv/bin/python" /matrix/pip.whl/pip install -q --ignore-installed -r /matrix/pip.txt "$core"
       # the get-pip.py ansible-test would download: our stand-in, with the pip it asks for beside it
       home=/root/home-$minor cache=/root/home-$minor/.ansible/test/cache
       bootstrap=$(sed -n "s/.*pip=.\([0-9.]*\).,.*/\1/p" \

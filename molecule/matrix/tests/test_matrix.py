@@ -1,4 +1,4 @@
-"""Each core of tests/matrix/ansible-core.txt on a Python 3.13 controller, against a fresh target of its own.
+"""Each core of tests/matrix/ansible-core.txt on a Python 3.13 controller, on a fresh target each.
 
 From the controller container (docker exec; its venvs and collections are prepare.yml's), per core
 and side by side: site.yml on the fresh target (converge), site.yml again (idempotence: changed=0
@@ -34,8 +34,8 @@ STEPS = ["converge", "idempotence", "deploy", "status"]
 RECAP = re.compile(
     r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE
 )
-# Deprecations the collection triggers on a newer core and cannot fix yet, with the core that removes
-# what they name (README "Requirements"); any other warning fails test_no_other_warnings.
+# Deprecations the collection triggers on a newer core and cannot fix yet, with the core that
+# removes what they name (README "Requirements"); any other warning fails test_no_other_warnings.
 KNOWN_WARNINGS: dict[str, str] = {}
 
 
@@ -68,6 +68,13 @@ def controller(core: str, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=1200, check=False)
 
 
+def controller_cat(path: str) -> str:
+    cmd = ["docker", "exec", CONTROLLER, "cat", path]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def warnings_of(stderr: str) -> list[str]:
     """Each warning a run printed (a `[WARNING]` or `[DEPRECATION WARNING]` and its own lines)."""
     blocks = re.split(r"\n(?=\[)", stderr.strip())
@@ -81,8 +88,7 @@ class Run:
     changed: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     failure: str = ""
-    release: str = ""
-    status: dict[str, object] = field(default_factory=dict)
+    status: dict[str, dict[str, object]] = field(default_factory=dict)  # status.yml's row, per step
     version: str = ""
 
     def step(self, name: str, playbook: str, *args: str) -> None:
@@ -102,6 +108,17 @@ class Run:
             self.failure = f"{name} failed (rc {run.returncode}):\n{tail}"
             return
         self.changed[name] = recap[host][1]
+        if playbook == "status":
+            out = args[-1].partition("=")[2]
+            rows = json.loads(controller_cat(out))
+            self.status[name] = {row["host"]: row for row in rows}[host]
+
+
+def desire(core: str, release: str) -> None:
+    """Point the target's release link (its inventory's hostwatch_app_source) at a release."""
+    link = RELEASES / target(core)
+    (RELEASES / f"{target(core)}.new").symlink_to(release)
+    (RELEASES / f"{target(core)}.new").replace(link)
 
 
 def run_core(core: str) -> Run:
@@ -109,21 +126,14 @@ def run_core(core: str) -> Run:
     version = controller(core, "ansible-playbook", "--version")
     python = version.stdout.partition("python version = ")[2].split(" ")[0]
     run.version = f"{' '.join(version.stdout.split()[:3])} / Python {python}"
+    desire(core, "A")
     run.step("converge", "site")
     run.step("idempotence", "site")
-    # the inventory's release for this target moves to B, as an operator edits it
-    link = RELEASES / target(core)
-    (RELEASES / f"{target(core)}.new").symlink_to("B")
-    (RELEASES / f"{target(core)}.new").replace(link)
+    out = f"hostwatch_deploy_status_json=/root/{target(core)}"
+    run.step("status A", "status", "-e", f"{out}-A.json")
+    desire(core, "B")  # as an operator edits the inventory
     run.step("deploy", "deploy")
-    out = f"/root/status-{target(core)}.json"
-    run.step("status", "status", "-e", f"hostwatch_deploy_status_json={out}")
-    if not run.failure:
-        rows = json.loads(subprocess.run(
-            ["docker", "exec", CONTROLLER, "cat", out], capture_output=True, text=True, check=True
-        ).stdout)  # fmt: skip
-        run.status = {row["host"]: row for row in rows}[target(core)]
-        run.release = str(run.status["release"])
+    run.step("status", "status", "-e", f"{out}-B.json")
     return run
 
 
@@ -141,7 +151,8 @@ def runs() -> Iterator[dict[str, Run]]:
             f"{run.seconds[s]:>7.1f} s c={run.changed[s]:<2}" if s in run.changed else f"{'-':>13}"
             for s in STEPS
         )
-        print(f"{core:<10} {target(core):<22}{cells}  {run.release or run.failure[:40]}")
+        release = run.status.get("status", {}).get("release", run.failure[:40])
+        print(f"{core:<10} {target(core):<22}{cells}  {release}")
     for core, run in done.items():
         print(f"{core} ({run.version}): {len(run.warnings)} warning(s)")
         for warning in run.warnings:
@@ -170,16 +181,23 @@ def test_idempotence(runs: dict[str, Run], core: str) -> None:
 def test_deploy_of_a_new_release_and_status_sees_it(runs: dict[str, Run], core: str) -> None:
     run = runs[core]
     assert not run.failure, run.failure
-    assert run.changed["deploy"] > 0 and run.changed["status"] == 0
-    # B's content hash names the release status.yml reports; A's does not
-    assert run.release.endswith("-" + content_hash(RELEASES / "B")), run.release
-    assert content_hash(RELEASES / "A") != content_hash(RELEASES / "B")
-    assert run.status["units"] == {
-        "hostwatch.socket": "active",
-        "hostwatch.service": "active",
-        "nginx.service": "active",
-    }, run.status
-    assert run.status["health"] in ("pass", "warn") and run.status["http_status"] == 200
+    assert run.changed["deploy"] > 0
+    # read-only; the release it reports is named by A's content hash after the converge, by B's
+    # after the deploy
+    assert run.changed["status A"] == 0 and run.changed["status"] == 0
+    hashes = {name: content_hash(RELEASES / name) for name in ("A", "B")}
+    assert hashes["A"] != hashes["B"]
+    for step, release in (("status A", "A"), ("status", "B")):
+        row = run.status[step]
+        assert str(row["release"]).endswith("-" + hashes[release]), (step, row)
+        assert row["units"] == {
+            "hostwatch.socket": "active",
+            "hostwatch.service": "active",
+            "nginx.service": "active",
+        }, (step, row)
+        assert row["health"] in ("pass", "warn") and row["http_status"] == 200, (step, row)
+    both = sorted(str(run.status[step]["release"]) for step in ("status A", "status"))
+    assert run.status["status"]["releases"] == both, run.status["status"]
 
 
 @pytest.mark.parametrize("core", CORES)
