@@ -25,7 +25,7 @@ ANSIBLE_TEST_PIP := 24.2
 # needs, downloaded here for the lab containers, which do not reach PyPI or Galaxy.
 MATRIX_DIR := $(CURDIR)/.cache/matrix
 
-.PHONY: help venv lab-images lab-docker lab-browser demo demo-down test checks lint test-app collection test-collection sanity matrix-wheels sanity-matrix test-molecule bench bench-app bench-noop clean
+.PHONY: help venv lab-images lab-docker lab-browser demo demo-down test checks lint test-app collection test-collection sanity matrix-wheels sanity-matrix test-matrix test-molecule bench bench-app bench-noop clean
 
 help:
 	@echo "make demo       deploy the stack to two local lab hosts (Debian 12 and 13) and show it answering"
@@ -34,6 +34,7 @@ help:
 	@echo "make lint       ruff, mypy, yamllint, ansible-lint, changelog fragments"
 	@echo "make sanity     ansible-test sanity on the built collection"
 	@echo "make sanity-matrix  the same on ansible-core 2.20 and 2.21, in a Python 3.13 lab container"
+	@echo "make test-matrix    site, deploy and status on 2.20 and 2.21 from that controller (molecule matrix)"
 	@echo "make bench      benchmarks on lab hosts -> docs/benchmarks.md (BENCH_QUICK=1: small, to check it)"
 	@echo "make bench-app  the app alone: tail and HTTP on loopback (print figures)"
 	@echo "make bench-noop the no-op site.yml run against a bare play, on the demo lab hosts"
@@ -70,10 +71,11 @@ demo-down: venv
 	ansible-playbook playbooks/lab.yml -e hostwatch_lab_state=absent
 
 # The molecule scenarios, whose tests time things, run alone. Before them, side by side: the app's tests and
-# the checks that only read code, ansible-test sanity (its own venvs, mostly pip; the newer cores' in a lab
-# container once its image is there) and the lab (Docker, debootstrap and chromium from Debian, mostly the network).
+# the checks that only read code, ansible-test sanity (its own venvs, mostly pip), the lab (Docker, debootstrap
+# and chromium from Debian, mostly the network) and, once the lab images are there, the newer cores: their
+# sanity and the matrix scenario, which times nothing it asserts.
 test:
-	$(MAKE) -j3 --output-sync=target test-app checks sanity sanity-matrix lab-images lab-browser
+	$(MAKE) -j4 --output-sync=target test-app checks sanity lab-images lab-browser sanity-matrix test-matrix
 	$(MAKE) test-molecule
 
 # (one make: the tarball that test-collection and sanity read is built once)
@@ -141,8 +143,11 @@ matrix-wheels: venv
 sanity-matrix: collection matrix-wheels lab-image-trixie
 	bash tests/matrix/sanity.sh $(COLLECTION_TMP)/hostwatch-stack-*.tar.gz $(MATRIX_DIR)
 
-test-molecule: venv lab-images lab-browser matrix-wheels
-	molecule test --all
+test-matrix: venv lab-images matrix-wheels
+	molecule test -s matrix
+
+test-molecule: venv lab-images lab-browser
+	molecule test --all --exclude matrix
 
 # Benchmarks print figures; they are not tests and not part of `make test`. Their tools (matplotlib,
 # py-spy) are pinned in bench/requirements.txt and installed only here.
