@@ -21,8 +21,11 @@ COLLECTION_TMP := $(CURDIR)/.cache/collection-test
 ANSIBLE_TEST_HOME := $(CURDIR)/.cache/ansible-test-home
 # The pip that ansible-core 2.19's ansible-test bootstraps into those venvs (names its get-pip script).
 ANSIBLE_TEST_PIP := 24.2
+# The newer cores' controller (tests/matrix/ansible-core.txt): wheels for Python 3.13 and the collections site.yml
+# needs, downloaded here for the lab containers, which do not reach PyPI or Galaxy.
+MATRIX_DIR := $(CURDIR)/.cache/matrix
 
-.PHONY: help venv lab-images lab-docker lab-browser demo demo-down test checks lint test-app collection test-collection test-rules test-ee sanity test-molecule bench bench-app bench-noop clean
+.PHONY: help venv lab-images lab-docker lab-browser demo demo-down test checks lint test-app collection test-collection test-rules test-ee sanity matrix-wheels sanity-matrix test-matrix test-molecule bench bench-app bench-noop clean
 
 help:
 	@echo "make demo       deploy the stack to two local lab hosts (Debian 12 and 13) and show it answering"
@@ -30,6 +33,8 @@ help:
 	@echo "make test       every test: lint, app and plugin tests, collection build and checks, sanity, molecule"
 	@echo "make lint       ruff, mypy, yamllint, ansible-lint, changelog fragments"
 	@echo "make sanity     ansible-test sanity on the built collection"
+	@echo "make sanity-matrix  the same on ansible-core 2.20 and 2.21, in a Python 3.13 lab container"
+	@echo "make test-matrix    site, deploy and status on 2.20 and 2.21 from that controller (molecule matrix)"
 	@echo "make test-ee    the AWX/AAP execution environment: ansible-builder create, and what its build would install"
 	@echo "make test-rules promtool check and unit tests of the Prometheus rules; the Grafana dashboard's queries"
 	@echo "make bench      benchmarks on lab hosts -> docs/benchmarks.md (BENCH_QUICK=1: small, to check it)"
@@ -68,10 +73,11 @@ demo-down: venv
 	ansible-playbook playbooks/lab.yml -e hostwatch_lab_state=absent
 
 # The molecule scenarios, whose tests time things, run alone. Before them, side by side: the app's tests and
-# the checks that only read code, ansible-test sanity (its own venvs, mostly pip) and the lab (Docker,
-# debootstrap and chromium from Debian, mostly the network).
+# the checks that only read code, ansible-test sanity (its own venvs, mostly pip), the lab (Docker, debootstrap
+# and chromium from Debian, mostly the network) and, once the lab images are there, the newer cores: their
+# sanity and the matrix scenario, which times nothing it asserts.
 test:
-	$(MAKE) -j3 --output-sync=target test-app checks sanity lab-images lab-browser
+	$(MAKE) -j4 --output-sync=target test-app checks sanity lab-images lab-browser sanity-matrix test-matrix
 	$(MAKE) test-molecule
 
 # (one make: the tarball that test-collection and sanity read is built once)
@@ -150,8 +156,19 @@ sanity: collection
 	  env -u ANSIBLE_CONFIG -u ANSIBLE_COLLECTIONS_PATH HOME=$(ANSIBLE_TEST_HOME) \
 	    ansible-test sanity --python 3.11 --color no
 
+# The newer cores on a Python 3.13 controller: sanity in a Debian 13 lab container (the molecule scenario
+# matrix runs their converge, idempotence, deploy and status), offline from what matrix-wheels downloaded.
+matrix-wheels: venv
+	python tools/matrix_wheels.py $(MATRIX_DIR) $(PIP_VERSION)
+
+sanity-matrix: collection matrix-wheels lab-image-trixie
+	bash tests/matrix/sanity.sh $(COLLECTION_TMP)/hostwatch-stack-*.tar.gz $(MATRIX_DIR)
+
+test-matrix: venv lab-images matrix-wheels
+	molecule test -s matrix
+
 test-molecule: venv lab-images lab-browser
-	molecule test --all
+	molecule test --all --exclude matrix
 
 # Benchmarks print figures; they are not tests and not part of `make test`. Their tools (matplotlib,
 # py-spy) are pinned in bench/requirements.txt and installed only here.

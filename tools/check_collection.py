@@ -57,6 +57,7 @@ NEVER_SHIPPED = [
     "molecule/*",
     "app/tests/*",
     "tests/unit/*",
+    "tests/matrix/*",
     "inventory/lab/*",
     "collections/*",
     "tools/*",
@@ -160,6 +161,14 @@ def problems(tarball: Path, checkout: Path) -> list[str]:
             found.append(
                 f"meta/runtime.yml: requires_ansible floor {floor}, tested ansible-core {tested}"
             )
+        # It and the newer cores (make sanity-matrix, molecule matrix) are named where users
+        # read which versions are tested: runtime.yml's comment and the README's Requirements.
+        cores = (checkout / "tests" / "matrix" / "ansible-core.txt").read_text().splitlines()
+        matrix = [c.split("==")[1] for c in cores if c.startswith("ansible-core==")]
+        for version in [tested, *matrix]:
+            for doc in ("meta/runtime.yml", "README.md"):
+                if version not in read(tar, doc):
+                    found.append(f"{doc}: does not name the tested ansible-core {version}")
         for role in roles:
             meta = yaml.safe_load(read(tar, f"roles/{role}/meta/main.yml"))
             if str(meta["galaxy_info"]["min_ansible_version"]) != tested:
