@@ -89,3 +89,32 @@ def recap(output: str) -> dict[str, dict[str, int]]:
     for name, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.MULTILINE):
         found[name] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
     return found
+
+
+# For the rollout scenario's tests: the project's playbooks on the scenario's hosts, the hosts'
+# state through docker exec, the release the inventory states (its `desired` link, prepare.yml).
+def docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
+
+
+def playbook(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run playbooks/<name> on the scenario's inventory; prints how long it took."""
+    project = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+    cmd = [
+        "ansible-playbook",
+        "-i",
+        os.environ["MOLECULE_INVENTORY_FILE"],
+        str(project / "playbooks" / name),
+        *args,
+    ]
+    start = time.monotonic()
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
+    print(f"playbook {name} {' '.join(args)} took {time.monotonic() - start:.1f} s")
+    return run
+
+
+def desire(release: str) -> None:
+    """State the release the fleet should run, as an operator edits the inventory."""
+    releases = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "releases"
+    (releases / "desired.new").symlink_to(release)
+    (releases / "desired.new").replace(releases / "desired")

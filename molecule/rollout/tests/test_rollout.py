@@ -20,10 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stackcheck import desire, docker, playbook
 
-PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
-RELEASES = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "releases"
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 CLIENT = "hostwatch-roll-client"
 # Fixed in molecule.yml; hostwatch-roll-1 is first in the group, so it is the first batch.
 HOSTS = {
@@ -37,11 +35,6 @@ CACHE = '{"hostwatch_app_health_cache_seconds": %s}'  # a config change that cha
 
 # What the steps found, for the later steps (pytest runs the tests of this file in order).
 seen: dict[str, Any] = {}
-
-
-def playbook(name: str, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = ["ansible-playbook", "-i", INVENTORY, str(PROJECT / "playbooks" / name), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
 
 
 def status() -> dict[str, dict[str, Any]]:
@@ -107,17 +100,6 @@ class Stream:
                 return list(json.loads(done.stdout))
             time.sleep(0.5)
         raise AssertionError(f"the client wrote no {self.out}")
-
-
-def docker(*args: str) -> str:
-    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
-
-
-def desire(release: str) -> None:
-    """State the release the fleet should run, as an operator edits the inventory."""
-    link = RELEASES / "desired"
-    (RELEASES / "desired.new").symlink_to(release)
-    (RELEASES / "desired.new").replace(link)
 
 
 def live_config(name: str) -> str:

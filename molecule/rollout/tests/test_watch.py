@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stackcheck import desire, docker, playbook
 
 PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 RELEASES = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "releases"
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 PROMETHEUS_HOST, PROMETHEUS = "hostwatch-roll-client", "http://172.30.2.20:9090"
 HOSTS = {
     "hostwatch-roll-1": "172.30.2.11",
@@ -83,25 +83,8 @@ def wait(what: str, holds: Callable[[], bool], within: float) -> float:
     return took
 
 
-def docker(*args: str) -> str:
-    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
-
-
-def playbook(name: str, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = ["ansible-playbook", "-i", INVENTORY, str(PROJECT / "playbooks" / name), *args]
-    start = time.monotonic()
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
-    print(f"watch: {name} {' '.join(args)} took {time.monotonic() - start:.1f} s")
-    return run
-
-
 def release_of(name: str) -> str:
     return Path(docker("exec", name, "readlink", "/opt/hostwatch/current").strip()).name
-
-
-def desire(release: str) -> None:
-    (RELEASES / "desired.new").symlink_to(release)
-    (RELEASES / "desired.new").replace(RELEASES / "desired")
 
 
 def test_every_host_is_a_target_and_up() -> None:
