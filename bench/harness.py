@@ -20,7 +20,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "bench"
-RESULTS = CACHE / "results.json"
+# Committed beside the report: a later run of some sections keeps the others' figures.
+RESULTS = ROOT / "docs" / "benchmarks.json"
 LOG = CACHE / "ansible.log"
 
 LAB = os.environ.get("BENCH_LAB", "")
@@ -53,7 +54,7 @@ class Scale:
     """How long and how often each section measures: the full run's figures by default."""
 
     fleet_sizes: tuple[int, ...] = (1, 8, 16, 32)
-    fleet_rounds: int = 3  # no-op / bare-play pairs per size
+    fleet_rounds: int = 2  # no-op / bare-play / Mitogen no-op triples per size
     wrk_seconds: int = 10
     agent_rounds: int = 5
     curve_seconds: int = 20
@@ -146,13 +147,18 @@ def playbook(inv: Path, path: str, *extra: str, tries: int = 1) -> tuple[float, 
     return play(inv, path, *extra, tries=tries)[:2]
 
 
-def play(inv: Path, path: str, *extra: str, tries: int = 1) -> tuple[float, dict[str, int], float]:
+def play(
+    inv: Path, path: str, *extra: str, tries: int = 1, env: dict[str, str] | None = None
+) -> tuple[float, dict[str, int], float]:
     """playbook(), and the CPU seconds (user + system) of the ansible-playbook process and all it
-    started (workers, the docker or ssh clients): the controller's side of the run."""
+    started (workers, the docker or ssh clients): the controller's side of the run. env: added
+    to this process's environment (ANSIBLE_* settings)."""
     argv = ["ansible-playbook", "-i", str(inv), str(ROOT / path), *extra]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, check=False, cwd=ROOT, env=os.environ | (env or {})
+    )
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -161,7 +167,7 @@ def play(inv: Path, path: str, *extra: str, tries: int = 1) -> tuple[float, dict
         log.write(proc.stdout + proc.stderr)
     if proc.returncode != 0 and tries > 1:
         time.sleep(3)
-        return play(inv, path, *extra, tries=tries - 1)
+        return play(inv, path, *extra, tries=tries - 1, env=env)
     if proc.returncode != 0:
         sys.exit(
             f"{' '.join(argv)} failed (rc={proc.returncode}); see {LOG}\n{proc.stdout[-2500:]}"

@@ -1,14 +1,22 @@
 """3. Ansible at fleet scale: on N fresh lab hosts (1, 8, 16, 32; BENCH_FLEET_SIZES), a fresh
 converge, the no-op re-run against a bare play (forks 10, and once at forks 32), status.yml, and
-deploy.yml with serial 1 and with [1, "25%", "100%"] while the client streams /health at every host;
+deploy.yml with serial 1 (on the first 4 hosts) and with [1, "25%", "100%"] (on all) while the
+client streams /health at every host;
 the controller's CPU per host-task apart from the hosts'; the memory of one lab host; and what the
-slopes say about 500 hosts."""
+slopes say about 500 hosts. Mitogen for Ansible is weighed on the same hosts: the no-op, status.yml
+and the serial-1 deploy on its strategy, then the default strategy's no-op and the per-host tests
+every molecule scenario runs, to show it left each host as the default would."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import json
 import math
+import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -37,14 +45,22 @@ STREAM = ROOT / "molecule" / "rollout" / "tests" / "stream.py"  # the rollout sc
 STREAM_RATE = 2.0  # requests per second per host: 64/s at 32 hosts, from one client on 2 cores
 SERIAL_ONE = json.dumps({"hostwatch_deploy_serial": [1]})
 BATCHES = json.dumps({"hostwatch_deploy_serial": [1, "25%", "100%"]})
-FORKS = (10, 32)  # ansible.cfg's, and one where a 32-host fleet runs in one wave
+FORKS = 32  # beside ansible.cfg's 10: a 32-host fleet in one wave
+# serial 1 costs the same per host at any size, and N times that for N hosts: it is timed on the
+# first hosts of each fleet (--limit) while the whole fleet serves the stream.
+SERIAL_ONE_HOSTS = 4
 PAPER = 500  # hosts on paper
+PER_HOST_TESTS = ROOT / "molecule" / "common" / "test_common.py"  # every scenario's verify runs it
 GOAL_NOOP, GOAL_BATCHES = 4.0, 1.5
+
+
+def release_source(tag: str) -> Path:
+    return CACHE / f"app-{tag}"
 
 
 def next_release(tag: str) -> Path:
     """A copy of app/ whose content hash differs from the deployed one (a comment added)."""
-    source = CACHE / f"app-{tag}"
+    source = release_source(tag)
     shutil.rmtree(source, ignore_errors=True)
     shutil.copytree(
         ROOT / "app", source, ignore=shutil.ignore_patterns("tests", "*.egg-info", "__pycache__")
@@ -81,12 +97,37 @@ class Stream:
         self.failed = sum(1 for *_, status in results if status != 200)
 
 
-def step(inv: Path, path: str, hosts: list[str], *extra: str) -> dict[str, Any]:
+def mitogen_env() -> dict[str, str]:
+    """Settings for a run on Mitogen for Ansible's strategy: its plugin, from the package."""
+    spec = importlib.util.find_spec("ansible_mitogen")
+    if not spec or not spec.origin:
+        sys.exit("mitogen is not installed: `make bench` installs bench/requirements.txt")
+    plugins = Path(spec.origin).parent / "plugins" / "strategy"
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
+def mitogen_inventory(inv: Path) -> Path:
+    """The same hosts with their connection by its short name, the only one Mitogen takes over
+    (README: Mitogen); `docker` is routed to the same community.docker.docker without it."""
+    out = inv.with_name(f"{inv.name}-mitogen")
+    out.mkdir(exist_ok=True)
+    if not (out / "group_vars").is_symlink():
+        (out / "group_vars").symlink_to((inv / "group_vars").resolve())
+    hosts = (inv / "hosts.yml").read_text()
+    (out / "hosts.yml").write_text(hosts.replace('"community.docker.docker"', '"docker"'))
+    return out
+
+
+def step(
+    inv: Path, path: str, hosts: list[str], *extra: str, mitogen: bool = False
+) -> dict[str, Any]:
     """One timed run: seconds, the controller's CPU seconds (ansible-playbook and all it started),
     the hosts' CPU seconds (their containers' cgroups), host-tasks (task results over all hosts)
-    and the recap's changed."""
+    and the recap's changed. mitogen: on Mitogen's strategy instead of the default."""
+    if mitogen:
+        inv = mitogen_inventory(inv)
     before = host_cpu(hosts)
-    seconds, recap, cpu = play(inv, path, *extra)
+    seconds, recap, cpu = play(inv, path, *extra, env=mitogen_env() if mitogen else None)
     tasks = sum(recap.get(key, 0) for key in ("ok", "skipped", "failed", "unreachable"))
     return {
         "seconds": seconds,
@@ -103,14 +144,29 @@ def client(inv: Path) -> None:
     run(["docker", "cp", str(STREAM), f"{CLIENT}:/usr/local/bin/hostwatch-stream"])
 
 
-def streamed(inv: Path, count: int, hosts: list[str], name: str, serial: str) -> dict[str, Any]:
-    """deploy.yml of a new release (another content hash) over every host, under the stream."""
+def streamed(
+    inv: Path, count: int, hosts: list[str], name: str, serial: str, mitogen: bool = False
+) -> dict[str, Any]:
+    """deploy.yml of a new release (another content hash) over `hosts`, while the client streams
+    /health at every host of the fleet."""
     source = next_release(f"{count}-{name}")
+    release = ("-e", f"hostwatch_app_source={source}", "-e", serial, "--limit", ",".join(hosts))
     with Stream(count, name) as stream:
-        entry = step(
-            inv, "playbooks/deploy.yml", hosts, "-e", f"hostwatch_app_source={source}", "-e", serial
-        )
-    return entry | {"requests": stream.requests, "failed": stream.failed}
+        entry = step(inv, "playbooks/deploy.yml", hosts, *release, mitogen=mitogen)
+    return entry | {"hosts": len(hosts), "requests": stream.requests, "failed": stream.failed}
+
+
+def per_host_tests(inv: Path) -> dict[str, int]:
+    """The molecule scenarios' shared per-host tests (units up, the app's user, the unit's
+    exposure) on every host of the fleet, through testinfra on this inventory."""
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(PER_HOST_TESTS)]
+    argv += [f"--ansible-inventory={inv / 'hosts.yml'}"]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
+    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    counts = {word: int(n) for n, word in re.findall(r"(\d+) (passed|failed|error)", summary)}
+    if proc.returncode != 0 and not counts.get("failed"):  # not collected, or pytest itself failed
+        counts["error"] = counts.get("error", 0) or 1
+    return {key: counts.get(key, 0) for key in ("passed", "failed", "error")}
 
 
 def measure(config: Config) -> dict[str, Any]:
@@ -125,18 +181,27 @@ def measure(config: Config) -> dict[str, Any]:
         entry: dict[str, Any] = {"hosts": count, "fresh": step(inv, "site.yml", hosts)}
         time.sleep(5)  # the services settle before their memory is read
         entry["memory"] = [host_memory(name) for name in hosts]
-        entry["noop"], entry["bare"] = [], []
-        for _ in range(scale.fleet_rounds):  # A B A B: the no-op converge, then the bare play
+        entry["noop"], entry["bare"], entry["noop_mitogen"] = [], [], []
+        # A B C A B C: the no-op, the bare play, Mitogen's no-op
+        for _ in range(scale.fleet_rounds):
             entry["noop"].append(step(inv, "site.yml", hosts))
             entry["bare"].append(step(inv, "bench/baseline.yml", hosts))
-        # forks: ansible.cfg's 10 above; the same no-op with every host of the fleet in one wave
-        entry["noop_forks"] = {
-            forks: step(inv, "site.yml", hosts, "--forks", str(forks)) for forks in FORKS
-        }
+            entry["noop_mitogen"].append(step(inv, "site.yml", hosts, mitogen=True))
+        # forks: ansible.cfg's 10 in the rounds; the same no-op with up to 32 hosts in one wave
+        entry["noop_forks"] = step(inv, "site.yml", hosts, "--forks", str(FORKS))
         entry["status"] = step(inv, "playbooks/status.yml", hosts)
+        entry["status_mitogen"] = step(inv, "playbooks/status.yml", hosts, mitogen=True)
         say(f"fleet {count}: deploy, serial 1 then [1, 25%, 100%], under the /health stream")
-        entry["deploy_one"] = streamed(inv, count, hosts, "one", SERIAL_ONE)
+        first = hosts[:SERIAL_ONE_HOSTS]
+        entry["deploy_one"] = streamed(inv, count, first, "one", SERIAL_ONE)
         entry["deploy_batches"] = streamed(inv, count, hosts, "batches", BATCHES)
+        say(f"fleet {count}: Mitogen's deploy, then the default's no-op and the per-host tests")
+        entry["deploy_mitogen"] = streamed(inv, count, first, "mitogen", SERIAL_ONE, mitogen=True)
+        # site.yml converges to the release it is given (README: Rolling out a release)
+        mitogen_release = f"hostwatch_app_source={release_source(f'{count}-mitogen')}"
+        limit = ("--limit", ",".join(first))
+        entry["after_mitogen"] = step(inv, "site.yml", first, "-e", mitogen_release, *limit)
+        entry["tests_after_mitogen"] = per_host_tests(inv)
         say(
             f"fleet {count}: fresh {entry['fresh']['seconds']:.0f} s, no-op "
             f"{[round(r['seconds'], 1) for r in entry['noop']]}, bare "
@@ -144,10 +209,21 @@ def measure(config: Config) -> dict[str, Any]:
             f"{entry['status']['seconds']:.1f} s, deploy serial 1 "
             f"{entry['deploy_one']['seconds']:.0f} s, batches "
             f"{entry['deploy_batches']['seconds']:.0f} s, "
-            f"failed requests {entry['deploy_one']['failed'] + entry['deploy_batches']['failed']}"
+            f"failed requests {entry['deploy_one']['failed'] + entry['deploy_batches']['failed']}; "
+            f"Mitogen: no-op {[round(r['seconds'], 1) for r in entry['noop_mitogen']]}, deploy "
+            f"{entry['deploy_mitogen']['seconds']:.0f} s, then changed "
+            f"{entry['after_mitogen']['changed']}, tests {entry['tests_after_mitogen']}"
         )
         runs.append(entry)
-    return {"version": 2, "sizes": scale.fleet_sizes, "rounds": scale.fleet_rounds, "runs": runs}
+        # each size as it ends: a run stopped at the next one keeps these to read
+        (CACHE / "fleet-partial.json").write_text(json.dumps(runs))
+    return {
+        "version": 3,
+        "sizes": scale.fleet_sizes,
+        "rounds": scale.fleet_rounds,
+        "runs": runs,
+        "mitogen": importlib.metadata.version("mitogen"),
+    }
 
 
 # --- The report -----------------------------------------------------------------------------------
@@ -157,7 +233,7 @@ KINDS = {  # name in the report -> the run's seconds
     "no-op re-run": lambda r: median([x["seconds"] for x in r["noop"]]),
     "bare play": lambda r: median([x["seconds"] for x in r["bare"]]),
     "status.yml": lambda r: r["status"]["seconds"],
-    "deploy, serial 1": lambda r: r["deploy_one"]["seconds"],
+    f"deploy, serial 1 (first {SERIAL_ONE_HOSTS} hosts)": lambda r: r["deploy_one"]["seconds"],
     'deploy, [1, "25%", "100%"]': lambda r: r["deploy_batches"]["seconds"],
 }
 
@@ -170,12 +246,12 @@ def per_task(entries: list[dict[str, Any]], key: str) -> float:
 
 def all_steps(run_: dict[str, Any]) -> list[dict[str, Any]]:
     steps = [run_["fresh"], *run_["noop"], *run_["bare"], run_["status"]]
-    return [*steps, *run_["noop_forks"].values(), run_["deploy_one"], run_["deploy_batches"]]
+    return [*steps, run_["noop_forks"], run_["deploy_one"], run_["deploy_batches"]]
 
 
 def render(results: dict[str, Any], page: Page) -> str:
     fl = results["fleet"]
-    if fl.get("version") != 2:  # a results.json from before this section measured what it does now
+    if fl.get("version") != 3:  # a results.json from before this section measured what it does now
         return (
             "## 3. Ansible at fleet scale\n\nNot measured since the section changed: `make bench`."
         )
@@ -184,10 +260,10 @@ def render(results: dict[str, Any], page: Page) -> str:
         [
             str(r["hosts"]),
             *(num(seconds(r)) for seconds in KINDS.values()),
-            num(r["deploy_one"]["seconds"] / r["hosts"]),
+            num(r["deploy_one"]["seconds"] / r["deploy_one"]["hosts"]),
             str(Ratio.of([x["seconds"] for x in r["noop"]], [x["seconds"] for x in r["bare"]])),
             ",".join(str(x["changed"]) for x in r["noop"]),
-            " / ".join(num(r["noop_forks"][str(f)]["seconds"]) for f in FORKS),
+            f"{num(median([x['seconds'] for x in r['noop']]))} / {num(r['noop_forks']['seconds'])}",
             f"{r['deploy_one']['failed'] + r['deploy_batches']['failed']} of "
             f"{r['deploy_one']['requests'] + r['deploy_batches']['requests']}",
         ]
@@ -206,6 +282,29 @@ def render(results: dict[str, Any], page: Page) -> str:
         ]
         for r in runs
     ]
+    mitogen_rows = [
+        [
+            str(r["hosts"]),
+            f"{num(median([x['seconds'] for x in r['noop']]))} / "
+            f"{num(median([x['seconds'] for x in r['noop_mitogen']]))}",
+            str(
+                Ratio.of(
+                    [x["seconds"] for x in r["noop_mitogen"]], [x["seconds"] for x in r["noop"]]
+                )
+            ),
+            f"{num(per_task(r['noop'], 'cpu'))} / {num(per_task(r['noop_mitogen'], 'cpu'))}",
+            f"{num(r['status']['seconds'])} / {num(r['status_mitogen']['seconds'])}",
+            f"{num(r['deploy_one']['seconds'])} / {num(r['deploy_mitogen']['seconds'])}",
+            f"{num(per_task([r['deploy_one']], 'cpu'))} / "
+            f"{num(per_task([r['deploy_mitogen']], 'cpu'))}",
+            ",".join(str(x["changed"]) for x in r["noop_mitogen"]),
+            str(r["after_mitogen"]["changed"]),
+            f"{r['tests_after_mitogen']['passed']} passed, "
+            f"{r['tests_after_mitogen']['failed'] + r['tests_after_mitogen']['error']} failed",
+            f"{r['deploy_mitogen']['failed']} of {r['deploy_mitogen']['requests']}",
+        ]
+        for r in runs
+    ]
     goals(page, runs)
     # A host-task's wall time on one host against the controller's CPU for it: how many hosts one
     # controller core keeps busy (more forks than cores times this only queue on the controller).
@@ -219,10 +318,13 @@ def render(results: dict[str, Any], page: Page) -> str:
         fleet=fl,
         rows=rows,
         cpu_rows=cpu_rows,
+        mitogen_rows=mitogen_rows,
+        mitogen_version=fl["mitogen"],
         paper=paper(runs),
         plot=plot_runs(page, runs),
         cpu_plot=plot_cpu(page, runs),
         forks=FORKS,
+        serial_one_hosts=SERIAL_ONE_HOSTS,
         stream_rate=STREAM_RATE,
         paper_hosts=PAPER,
         per_core={"wall": wall * 1e3, "cpu": cpu * 1e3, "hosts": wall / cpu if cpu else math.nan},
@@ -241,8 +343,9 @@ def goals(page: Page, runs: list[dict[str, Any]]) -> None:
         ratio = last["deploy_batches"]["seconds"] / (3 * one["deploy_one"]["seconds"])
         text = f'[1, "25%", "100%"] rollout of {hosts} hosts / three one-host rollouts'
         page.goal(text, ratio, f"<= {GOAL_BATCHES}")
-    failed = sum(r[k]["failed"] for r in runs for k in ("deploy_one", "deploy_batches"))
-    requests = sum(r[k]["requests"] for r in runs for k in ("deploy_one", "deploy_batches"))
+    deploys = ("deploy_one", "deploy_batches", "deploy_mitogen")
+    failed = sum(r[k]["failed"] for r in runs for k in deploys)
+    requests = sum(r[k]["requests"] for r in runs for k in deploys)
     page.goals.append(
         [
             "failed /health requests during every rollout",
@@ -286,6 +389,8 @@ def plot_runs(page: Page, runs: list[dict[str, Any]]) -> str:
     for name, seconds in KINDS.items():
         style = "o--" if name == "bare play" else "o-"
         ax.plot(hosts, [seconds(r) for r in runs], style, label=name)
+    noop_mitogen = [median([x["seconds"] for x in r["noop_mitogen"]]) for r in runs]
+    ax.plot(hosts, noop_mitogen, "s:", label="no-op re-run on Mitogen")
     ax.set_xlabel("lab hosts")
     ax.set_ylabel("seconds per run")
     ax.set_xticks(hosts)
