@@ -1,4 +1,4 @@
-"""`make bench`, step 2: docs/benchmarks.md and docs/bench-*.png from .cache/bench/results.json
+"""`make bench`, step 2: docs/benchmarks.md and docs/bench-*.png from docs/benchmarks.json
 (bench/run.py). Each section writes its part (bench/sections/); this puts the run, the goals they
 judge and the sections together (bench/report.md.j2)."""
 

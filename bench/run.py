@@ -1,4 +1,4 @@
-"""`make bench`, step 1: measure every section into .cache/bench/results.json.
+"""`make bench`, step 1: measure every section into docs/benchmarks.json.
 
 hostwatch beside its peers on a lab host, its logs against GNU tools, and Ansible at fleet scale
 (bench/sections/), on containers of this machine (bench/harness.py); every comparison is run side
