@@ -180,6 +180,7 @@ def play(
 
 def lab_hosts(count: int) -> Path:
     """Exactly the first `count` bench hosts up (the others removed); returns their inventory."""
+    inotify_instances(count)
     extra = [f"{PREFIX}-{i}" for i in range(count + 1, MAX_HOSTS + 1)]
     subprocess.run(["docker", "rm", "-f", *extra], capture_output=True, check=False)
     inv = inventory(count)
@@ -187,6 +188,16 @@ def lab_hosts(count: int) -> Path:
     # A second try: the containers' systemd may clean /tmp under the first command while it boots.
     playbook(inv, "playbooks/lab.yml", *network, tries=2)
     return inv
+
+
+def inotify_instances(count: int) -> None:
+    """Room for `count` systemd containers: each takes about 6 inotify instances of root's
+    (systemd, journald, udev...); Debian's default of 128 lets the 23rd one's systemd die at boot."""
+    path = Path("/proc/sys/fs/inotify/max_user_instances")
+    need = 16 * (count + 8)
+    if int(path.read_text()) < need:
+        say(f"fs.inotify.max_user_instances raised to {need} for {count} lab hosts")
+        path.write_text(str(need))
 
 
 def remove_hosts() -> None:
