@@ -192,7 +192,7 @@ def lab_hosts(count: int) -> Path:
 
 def inotify_instances(count: int) -> None:
     """Room for `count` systemd containers: each takes about 6 inotify instances of root's
-    (systemd, journald, udev...); Debian's default of 128 lets the 23rd one's systemd die at boot."""
+    (systemd, journald, udev...); Debian's default, 128, lets the 23rd one's systemd die at boot."""
     path = Path("/proc/sys/fs/inotify/max_user_instances")
     need = 16 * (count + 8)
     if int(path.read_text()) < need:
