@@ -9,6 +9,7 @@ every molecule scenario runs, to show it left each host as the default would."""
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import importlib.util
 import json
@@ -97,6 +98,7 @@ class Stream:
         self.failed = sum(1 for *_, status in results if status != 200)
 
 
+@functools.cache  # the same for every run: found once
 def mitogen_env() -> dict[str, str]:
     """Settings for a run on Mitogen for Ansible's strategy: its plugin, from the package."""
     spec = importlib.util.find_spec("ansible_mitogen")
@@ -106,6 +108,7 @@ def mitogen_env() -> dict[str, str]:
     return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": "mitogen_linear"}
 
 
+@functools.cache  # written once per fleet size, not once per run
 def mitogen_inventory(inv: Path) -> Path:
     """The same hosts with their connection by its short name, the only one Mitogen takes over
     (README: Mitogen); `docker` is routed to the same community.docker.docker without it."""
