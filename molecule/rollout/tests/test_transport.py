@@ -1,6 +1,6 @@
 """How the scenario reaches its hosts, and what a hardened host does to the files the roles make.
 
-The playbooks (converge, idempotence, every step of test_rollout.py) reach the hosts through the
+The playbooks (converge, every step of test_rollout.py) reach the hosts through the
 molecule inventory: over SSH as the sudoer deploy, roll-2 hardened (prepare.yml, host_vars/). These
 tests ask the hosts through that same inventory, so they fail if a play could have gone another way.
 """
