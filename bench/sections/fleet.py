@@ -89,9 +89,12 @@ class Stream:
 
     def __exit__(self, *exc: object) -> None:
         dexec(CLIENT, "touch", self.stop)
-        for _ in range(120):  # each thread ends after its request in flight (timeout 30 s)
-            if run(["docker", "exec", CLIENT, "ls", "/root"]).count(self.out.split("/")[-1]):
-                break
+        # each thread ends after its request in flight (timeout 30 s); the stream writes .tmp, then
+        # renames it: wait for the name itself (a substring match took the .tmp at 32 hosts)
+        name, deadline = self.out.rsplit("/", 1)[-1], time.monotonic() + 120
+        while name not in dexec(CLIENT, "ls", "-1", "/root").split():
+            if time.monotonic() > deadline:
+                sys.exit(f"the /health stream wrote no {self.out} within 120 s of its stop")
             time.sleep(0.5)
         results = json.loads(dexec(CLIENT, "cat", self.out))
         self.requests = len(results)
