@@ -345,6 +345,12 @@ def render(results: dict[str, Any], page: Page) -> str:
         stream_rate=STREAM_RATE,
         paper_hosts=PAPER,
         per_core={"wall": wall * 1e3, "cpu": cpu * 1e3, "hosts": wall / cpu if cpu else math.nan},
+        forks_gain={
+            "hosts": last["hosts"],
+            "at_10": median([x["seconds"] for x in last["noop"]]),
+            "at_forks": last["noop_forks"]["seconds"],
+            "cpu": per_task(last["noop"], "cpu"),
+        },
     )
 
 
